@@ -1,0 +1,41 @@
+/* atomic.c - temp file + fsync + rename */
+#include "io/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err)
+{
+    if (!path || !*path || (!data && len))
+        return mo_errorf(err, MO_EINVAL, "mo_io_write_atomic: bad arguments");
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+        return mo_errorf(err, MO_EINVAL, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return mo_errorf(err, MO_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    int rc = 0;
+    const char *p = data;
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = mo_errorf(err, MO_EIO, "cannot write %s: %s", tmp, strerror(errno));
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = mo_errorf(err, MO_EIO, "cannot flush %s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = mo_errorf(err, MO_EIO, "cannot close %s: %s", tmp, strerror(errno));
+    if (!rc && rename(tmp, path) != 0)
+        rc = mo_errorf(err, MO_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
+}

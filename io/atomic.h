@@ -1,0 +1,15 @@
+/* atomic.h - write a whole file so that readers see the old file or the new one, never half
+ *
+ * The bytes go to `<path>.tmp.<pid>` in the same folder, are flushed to disk (fsync), and the
+ * temp file is renamed over `path`. On any failure the temp file is removed.
+ */
+#ifndef MO_IO_ATOMIC_H
+#define MO_IO_ATOMIC_H
+
+#include "core/status.h"
+
+#include <stddef.h>
+
+int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err);
+
+#endif

@@ -1,0 +1,66 @@
+/* cluster.h - cluster.yml: where and how Maestro launches, which services it reports to
+ *
+ * Every section is optional; absent sections take the defaults below (the platform's minikube
+ * NodePorts for services). The file is found by `--cluster FILE`, else $MAESTRO_CLUSTER, else
+ * ./cluster.yml when it exists, else the built-in defaults apply. The same config code as for
+ * specs checks it, so errors carry file:line:col and unknown keys get suggestions.
+ */
+#ifndef MO_RUNNER_CLUSTER_H
+#define MO_RUNNER_CLUSTER_H
+
+#include "core/status.h"
+#include "io/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t np;
+    char **mpirun_args; /* NULL-terminated */
+} mo_launch_local_t;
+
+typedef struct {
+    const char *partition, *account, *time, *maestro;
+    int64_t nodes, ntasks_per_node, gpus_per_node, cpus_per_task;
+} mo_launch_slurm_t;
+
+typedef struct {
+    const char *namespace_name, *image, *cpu, *memory, *service_account, *data_pvc, *output_pvc;
+    int64_t workers, slots_per_worker, gpus_per_worker;
+} mo_launch_k8s_t;
+
+typedef struct {
+    const char *url; /* NULL when the service is not configured */
+    int configured;  /* 1 when the section was written in the file */
+} mo_service_t;
+
+typedef enum { MO_SECRETS_ENV = 0, MO_SECRETS_FILES, MO_SECRETS_KUBERNETES } mo_secret_provider_t;
+
+typedef struct {
+    const char *name;
+    const char *cron, *timezone, *spec, *target;
+} mo_schedule_t;
+
+typedef struct {
+    const char *name;
+    const char *path; /* the file read, or NULL for built-in defaults */
+    mo_launch_local_t local;
+    mo_launch_slurm_t slurm;
+    mo_launch_k8s_t kubernetes;
+    mo_service_t mlflow, pushgateway, loki, redis;
+    mo_secret_provider_t providers[3];
+    size_t n_providers;
+    const char *secrets_files_dir;
+    mo_schedule_t *schedules;
+    size_t n_schedules;
+    mo_cfg_t *doc; /* owns every string above */
+} mo_cluster_t;
+
+/* Which file `--cluster` (may be NULL) resolves to; NULL when none (built-in defaults). */
+const char *mo_cluster_pick_path(const char *cli_path);
+
+/* Load and check `path` (NULL: built-in defaults). Caller owns *out (mo_cluster_destroy). */
+int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err);
+void mo_cluster_destroy(mo_cluster_t *c);
+
+#endif

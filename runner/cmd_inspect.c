@@ -1,0 +1,126 @@
+/* cmd_inspect.c - `maestro inspect FILE.h5 [--json]`
+ *
+ * io/ describes the file as one JSON object (keys documented in docs/formats.md); this file
+ * prints it as is for --json, or as a short human summary.
+ */
+#include "io/h5.h"
+#include "runner/cli_impl.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char inspect_help[] =
+    "usage: maestro inspect FILE.h5 [--json]\n\n"
+    "Shows what any Maestro HDF5 file holds: its kind, format_version, datasets with dtypes\n"
+    "and shapes, and the kind's own summary (rows, features and classes of a dataset).\n"
+    "--json prints one JSON object with stable keys (docs/formats.md).\n";
+
+typedef struct {
+    const char *path;
+    int json;
+} inspect_args_t;
+
+static void print_shape(const json_t *shape)
+{
+    size_t i;
+    json_t *v;
+    printf("[");
+    json_array_foreach(shape, i, v) printf("%s%" JSON_INTEGER_FORMAT, i ? ", " : "",
+                                           json_integer_value(v));
+    printf("]");
+}
+
+static void print_names(const char *label, const json_t *names)
+{
+    if (!json_is_array(names) || json_array_size(names) == 0)
+        return;
+    size_t i, n = json_array_size(names);
+    json_t *v;
+    printf("  %-15s", label);
+    json_array_foreach(names, i, v)
+    {
+        if (i == 8 && n > 10) {
+            printf(", ... (%zu in all)", n);
+            break;
+        }
+        printf("%s%s", i ? ", " : "", json_string_value(v));
+    }
+    printf("\n");
+}
+
+static void print_human(const json_t *d)
+{
+    const json_t *fv = json_object_get(d, "format_version");
+    printf("%s: %s", json_string_value(json_object_get(d, "path")),
+           json_string_value(json_object_get(d, "kind")));
+    if (json_is_integer(fv))
+        printf(" (format_version %" JSON_INTEGER_FORMAT ")", json_integer_value(fv));
+    printf("\n");
+    if (json_object_get(d, "rows")) {
+        printf("  %-15s%" JSON_INTEGER_FORMAT "\n", "rows",
+               json_integer_value(json_object_get(d, "rows")));
+        printf("  %-15s%" JSON_INTEGER_FORMAT "\n", "features",
+               json_integer_value(json_object_get(d, "features")));
+        printf("  %-15s%s\n", "task", json_string_value(json_object_get(d, "task")));
+        if (json_integer_value(json_object_get(d, "n_classes")) > 0)
+            printf("  %-15s%" JSON_INTEGER_FORMAT "\n", "classes",
+                   json_integer_value(json_object_get(d, "n_classes")));
+        print_names("class names", json_object_get(d, "class_names"));
+        print_names("feature names", json_object_get(d, "feature_names"));
+    }
+    size_t i;
+    json_t *ds;
+    printf("  datasets:\n");
+    json_array_foreach(json_object_get(d, "datasets"), i, ds)
+    {
+        printf("    %-20s %-8s ", json_string_value(json_object_get(ds, "name")),
+               json_string_value(json_object_get(ds, "dtype")));
+        print_shape(json_object_get(ds, "shape"));
+        printf("\n");
+    }
+}
+
+static int inspect_rank0(void *ud, mo_error_t *err)
+{
+    const inspect_args_t *a = ud;
+    json_t *d = NULL;
+    int rc = mo_h5_describe(&d, a->path, err);
+    if (rc)
+        return rc;
+    if (a->json) {
+        char *s = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!s)
+            rc = mo_errorf(err, MO_ENOMEM, "out of memory printing %s", a->path);
+        else
+            puts(s);
+        free(s);
+    } else {
+        print_human(d);
+    }
+    json_decref(d);
+    return rc;
+}
+
+int mo_cmd_inspect(int argc, char **argv)
+{
+    inspect_args_t a = {NULL, 0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            a.json = 1;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(inspect_help, stdout);
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return mo_cli_usage("inspect", "unknown option '%s'", argv[i]);
+        } else if (a.path) {
+            return mo_cli_usage("inspect", "unexpected argument '%s'", argv[i]);
+        } else {
+            a.path = argv[i];
+        }
+    }
+    if (!a.path)
+        return mo_cli_usage("inspect", "no file given");
+    return mo_cli_rank0(&argc, &argv, inspect_rank0, &a);
+}
