@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "io/h5.h"
+#include "io/io_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

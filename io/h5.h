@@ -93,14 +93,8 @@ int mo_h5_read_rows(hid_t dset, hid_t mem_type, int64_t row0, int64_t nrows, voi
  * more (kind "dataset": rows, features, task, n_classes, class_names, feature_names).
  * The caller owns *out (json_decref). */
 int mo_h5_describe(json_t **out, const char *path, mo_error_t *err);
-
-/* ---- dataset layout (defined in io/dataset.c) ---------------------------------------------
- * For io/ writers that stream rows instead of holding X in memory (synth). They belong in an
- * io/io_impl.h; they live here until that header exists. */
-/* Write the root and /X attributes of `info` into `file` and create empty /X and /y. */
-int mo_ds_layout_create(hid_t *x, hid_t *y, hid_t file, const mo_ds_info_t *info, mo_error_t *err);
-/* Add the kind-specific keys of a dataset file to the inspect object `obj` (mo_h5_describe):
- * rows, features, task, n_classes, class_names, feature_names, each null when unreadable. */
-void mo_ds_describe(json_t *obj, hid_t file);
+/* An attribute as JSON: scalars and 1-D arrays of strings or numbers; null for anything else
+ * (compound, enum, references, multi-dimensional) or when it cannot be read. New reference. */
+json_t *mo_h5_attr_json(hid_t obj, const char *name);
 
 #endif

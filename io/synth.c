@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "core/str.h"
 #include "io/h5.h"
+#include "io/io_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

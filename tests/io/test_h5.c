@@ -1,5 +1,6 @@
 /* test_h5.c - atomic HDF5 files, attributes, row-wise datasets, inspect JSON */
 #include "io/h5.h"
+#include "io/io_impl.h"
 
 #include "core/str.h"
 #include "tests/unit.h"
