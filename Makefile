@@ -6,6 +6,8 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR   ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
 
+MAKEFLAGS += --no-print-directory
+
 export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none

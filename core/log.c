@@ -164,8 +164,7 @@ static void print_human(FILE *f, const mo_log_record_t *rec)
         fprintf(f, "%s %-5s [%d] %s: %s\n", ts + 11, level_names[rec->level], rec->rank,
                 rec->component, rec->msg);
     else
-        fprintf(f, "%s %-5s %s: %s\n", ts + 11, level_names[rec->level], rec->component,
-                rec->msg);
+        fprintf(f, "%s %-5s %s: %s\n", ts + 11, level_names[rec->level], rec->component, rec->msg);
 }
 
 void mo_log(mo_log_level_t level, const char *component, const char *fmt, ...)

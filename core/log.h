@@ -29,11 +29,11 @@ typedef struct {
 typedef void (*mo_log_sink_fn)(const mo_log_record_t *rec, void *ud);
 
 typedef struct {
-    mo_log_level_t level;   /* least severe level printed */
+    mo_log_level_t level; /* least severe level printed */
     mo_log_format_t format;
-    int rank;               /* -1 when not known yet */
-    int all_ranks;          /* 1: every rank prints info; 0: only rank 0 does */
-    FILE *stream;           /* NULL means stderr */
+    int rank;      /* -1 when not known yet */
+    int all_ranks; /* 1: every rank prints info; 0: only rank 0 does */
+    FILE *stream;  /* NULL means stderr */
 } mo_log_opts_t;
 
 void mo_log_configure(const mo_log_opts_t *opts);

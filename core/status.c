@@ -8,41 +8,63 @@
 const char *mo_strerror(int code)
 {
     switch (code) {
-    case MO_OK: return "ok";
-    case MO_EINVAL: return "invalid input";
-    case MO_ENOMEM: return "out of memory";
-    case MO_EIO: return "I/O error";
-    case MO_EMPI: return "MPI error";
-    case MO_ENOTFOUND: return "not found";
-    case MO_EFORMAT: return "bad file format";
-    case MO_ENOTBUILT: return "not built yet";
-    case MO_ECUDA: return "CUDA error";
-    case MO_EPLUGIN: return "plugin error";
-    case MO_EGATE: return "quality gate not met";
-    case MO_ESTOPPED: return "stopped by signal";
-    case MO_ERUNTIME: return "job failed";
-    case MO_EDEPEND: return "missing dependency";
-    case MO_ESERVICE: return "service error";
-    default: return "unknown error";
+    case MO_OK:
+        return "ok";
+    case MO_EINVAL:
+        return "invalid input";
+    case MO_ENOMEM:
+        return "out of memory";
+    case MO_EIO:
+        return "I/O error";
+    case MO_EMPI:
+        return "MPI error";
+    case MO_ENOTFOUND:
+        return "not found";
+    case MO_EFORMAT:
+        return "bad file format";
+    case MO_ENOTBUILT:
+        return "not built yet";
+    case MO_ECUDA:
+        return "CUDA error";
+    case MO_EPLUGIN:
+        return "plugin error";
+    case MO_EGATE:
+        return "quality gate not met";
+    case MO_ESTOPPED:
+        return "stopped by signal";
+    case MO_ERUNTIME:
+        return "job failed";
+    case MO_EDEPEND:
+        return "missing dependency";
+    case MO_ESERVICE:
+        return "service error";
+    default:
+        return "unknown error";
     }
 }
 
 int mo_status_exit_code(int code)
 {
     switch (code) {
-    case MO_OK: return MO_EXIT_OK;
+    case MO_OK:
+        return MO_EXIT_OK;
     case MO_EINVAL:
     case MO_ENOTFOUND:
     case MO_EFORMAT:
-    case MO_ENOTBUILT: return MO_EXIT_BADINPUT;
-    case MO_EGATE: return MO_EXIT_GATE;
-    case MO_ESTOPPED: return MO_EXIT_STOPPED;
+    case MO_ENOTBUILT:
+        return MO_EXIT_BADINPUT;
+    case MO_EGATE:
+        return MO_EXIT_GATE;
+    case MO_ESTOPPED:
+        return MO_EXIT_STOPPED;
     case MO_EIO:
     case MO_EMPI:
     case MO_ENOMEM:
     case MO_ECUDA:
-    case MO_EDEPEND: return MO_EXIT_ENV;
-    default: return MO_EXIT_FAILED;
+    case MO_EDEPEND:
+        return MO_EXIT_ENV;
+    default:
+        return MO_EXIT_FAILED;
     }
 }
 

@@ -11,20 +11,20 @@
 
 enum {
     MO_OK = 0,
-    MO_EINVAL = -1,     /* bad input: spec, CLI, data */
-    MO_ENOMEM = -2,     /* allocation failed */
-    MO_EIO = -3,        /* file system or HDF5 I/O failure */
-    MO_EMPI = -4,       /* MPI reported an error */
-    MO_ENOTFOUND = -5,  /* a file, key or dataset that must exist does not */
-    MO_EFORMAT = -6,    /* a file exists but its content is not what it must be */
-    MO_ENOTBUILT = -7,  /* the feature exists in the design but is not built yet */
-    MO_ECUDA = -8,      /* CUDA / cuBLAS / NCCL failure */
-    MO_EPLUGIN = -9,    /* a plugin failed to load or answered with an error */
-    MO_EGATE = -10,     /* a quality gate was not met */
-    MO_ESTOPPED = -11,  /* stopped by a signal after checkpointing */
-    MO_ERUNTIME = -12,  /* the job failed while running (divergence, ...) */
-    MO_EDEPEND = -13,   /* a dependency (library, service, device) is missing */
-    MO_ESERVICE = -14,  /* a remote service answered with an error or not at all */
+    MO_EINVAL = -1,    /* bad input: spec, CLI, data */
+    MO_ENOMEM = -2,    /* allocation failed */
+    MO_EIO = -3,       /* file system or HDF5 I/O failure */
+    MO_EMPI = -4,      /* MPI reported an error */
+    MO_ENOTFOUND = -5, /* a file, key or dataset that must exist does not */
+    MO_EFORMAT = -6,   /* a file exists but its content is not what it must be */
+    MO_ENOTBUILT = -7, /* the feature exists in the design but is not built yet */
+    MO_ECUDA = -8,     /* CUDA / cuBLAS / NCCL failure */
+    MO_EPLUGIN = -9,   /* a plugin failed to load or answered with an error */
+    MO_EGATE = -10,    /* a quality gate was not met */
+    MO_ESTOPPED = -11, /* stopped by a signal after checkpointing */
+    MO_ERUNTIME = -12, /* the job failed while running (divergence, ...) */
+    MO_EDEPEND = -13,  /* a dependency (library, service, device) is missing */
+    MO_ESERVICE = -14, /* a remote service answered with an error or not at all */
 };
 
 /* Process exit codes (DESIGN.md "Exit codes"). */

@@ -176,8 +176,8 @@ int mo_parse_duration(const char *s, double *seconds)
     static const struct {
         const char *unit;
         double mult;
-    } units[] = {{"", 1},     {"ms", 1e-3},  {"s", 1},       {"sec", 1},     {"m", 60},
-                 {"min", 60}, {"h", 3600},   {"hr", 3600},   {"d", 86400},   {"w", 604800}};
+    } units[] = {{"", 1},     {"ms", 1e-3}, {"s", 1},     {"sec", 1},   {"m", 60},
+                 {"min", 60}, {"h", 3600},  {"hr", 3600}, {"d", 86400}, {"w", 604800}};
     double v;
     const char *unit;
     if (split_number_unit(s, &v, &unit))

@@ -44,7 +44,7 @@ typedef int (*mo_cfg_resolve_fn)(char **out, const char *scheme, const char *nam
 typedef struct {
     mo_cfg_resolve_fn resolve; /* NULL: any `${scheme:...}` other than env is an error */
     void *resolve_ud;
-    int no_env;                /* 1: leave `${env:...}` untouched (dump the spec as written) */
+    int no_env; /* 1: leave `${env:...}` untouched (dump the spec as written) */
 } mo_cfg_opts_t;
 
 /* Flags for the getters. */
@@ -56,8 +56,7 @@ enum {
 
 /* Load a document. `opts` may be NULL. A missing or unreadable file is MO_ENOTFOUND / MO_EIO
  * with the path; a syntax error is MO_EINVAL with file:line:col. An empty file is an empty map. */
-int mo_cfg_load_file(mo_cfg_t **out, const char *path, const mo_cfg_opts_t *opts,
-                     mo_error_t *err);
+int mo_cfg_load_file(mo_cfg_t **out, const char *path, const mo_cfg_opts_t *opts, mo_error_t *err);
 /* Same from memory; `name` stands in for the file name in messages. */
 int mo_cfg_load_string(mo_cfg_t **out, const char *name, const char *text,
                        const mo_cfg_opts_t *opts, mo_error_t *err);
@@ -116,19 +115,18 @@ int mo_cfg_get_int(mo_cfg_node_t *map, const char *key, unsigned flags, int64_t 
                    int64_t *out, mo_error_t *err);
 int mo_cfg_get_double(mo_cfg_node_t *map, const char *key, unsigned flags, double lo, double hi,
                       double *out, mo_error_t *err);
-int mo_cfg_get_bool(mo_cfg_node_t *map, const char *key, unsigned flags, int *out,
-                    mo_error_t *err);
+int mo_cfg_get_bool(mo_cfg_node_t *map, const char *key, unsigned flags, int *out, mo_error_t *err);
 int mo_cfg_get_string(mo_cfg_node_t *map, const char *key, unsigned flags, const char **out,
                       mo_error_t *err);
 /* `names` is NULL-terminated; *out is the index. Errors list the choices and suggest one. */
-int mo_cfg_get_enum(mo_cfg_node_t *map, const char *key, unsigned flags,
-                    const char *const *names, int *out, mo_error_t *err);
+int mo_cfg_get_enum(mo_cfg_node_t *map, const char *key, unsigned flags, const char *const *names,
+                    int *out, mo_error_t *err);
 /* "90s", "2h", "7d", ... (core/str.h mo_parse_duration); bounds in seconds. */
-int mo_cfg_get_duration(mo_cfg_node_t *map, const char *key, unsigned flags, double lo,
-                        double hi, double *seconds, mo_error_t *err);
+int mo_cfg_get_duration(mo_cfg_node_t *map, const char *key, unsigned flags, double lo, double hi,
+                        double *seconds, mo_error_t *err);
 /* "64MiB", "1GB", ... (mo_parse_bytes). */
-int mo_cfg_get_bytes(mo_cfg_node_t *map, const char *key, unsigned flags, uint64_t lo,
-                     uint64_t hi, uint64_t *out, mo_error_t *err);
+int mo_cfg_get_bytes(mo_cfg_node_t *map, const char *key, unsigned flags, uint64_t lo, uint64_t hi,
+                     uint64_t *out, mo_error_t *err);
 /* A nested map / list: *out = node or NULL when absent and optional. Wrong type is an error. */
 int mo_cfg_get_map(mo_cfg_node_t *map, const char *key, unsigned flags, mo_cfg_node_t **out,
                    mo_error_t *err);

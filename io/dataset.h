@@ -28,9 +28,9 @@ typedef struct {
     int64_t n_rows;
     int64_t n_features;
     mo_ds_task_t task;
-    int32_t n_classes;     /* 0 for regression */
-    char **feature_names;  /* n_features strings, or NULL when the file has none */
-    char **class_names;    /* n_classes strings, or NULL when the file has none */
+    int32_t n_classes;    /* 0 for regression */
+    char **feature_names; /* n_features strings, or NULL when the file has none */
+    char **class_names;   /* n_classes strings, or NULL when the file has none */
     int format_version;
 } mo_ds_info_t;
 
@@ -48,14 +48,14 @@ const mo_ds_info_t *mo_ds_info(const mo_ds_t *ds);
 /* Read rows [row0, row0 + nrows) into X (nrows * n_features floats, row-major) and into
  * y_class (classification) or y_value (regression); the other may be NULL. Independent I/O:
  * ranks may call it with different ranges. */
-int mo_ds_read(mo_ds_t *ds, int64_t row0, int64_t nrows, float *X, int32_t *y_class,
-               float *y_value, mo_error_t *err);
+int mo_ds_read(mo_ds_t *ds, int64_t row0, int64_t nrows, float *X, int32_t *y_class, float *y_value,
+               mo_error_t *err);
 void mo_ds_close(mo_ds_t *ds);
 
 /* Write a whole dataset from one process (atomically, see above). `y_class` is used for
  * classification, `y_value` for regression. Names may be NULL. */
-int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X,
-                const int32_t *y_class, const float *y_value, mo_error_t *err);
+int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X, const int32_t *y_class,
+                const float *y_value, mo_error_t *err);
 
 void mo_ds_info_free(mo_ds_info_t *info);
 

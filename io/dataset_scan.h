@@ -12,7 +12,7 @@ typedef struct {
     int64_t rows;          /* rows read */
     int64_t *class_counts; /* n_classes entries (classification), else NULL */
     int32_t n_classes;
-    double target_sum;     /* regression targets: sum and sum of squares */
+    double target_sum; /* regression targets: sum and sum of squares */
     double target_sumsq;
 } mo_ds_stats_t;
 

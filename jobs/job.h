@@ -20,14 +20,14 @@
 typedef struct mo_job_ctx mo_job_ctx_t;
 
 struct mo_job_ctx {
-    mo_comm_t *comm;          /* the ranks of this run (a trial group for sweeps) */
-    const char *spec_path;    /* as given on the command line */
-    mo_cfg_node_t *spec;      /* the whole spec after --set, for kinds that pass parts on */
-    const char *output_dir;   /* --output, else the spec's output:, else runs/<name> */
-    int resume;               /* --resume was given */
+    mo_comm_t *comm;        /* the ranks of this run (a trial group for sweeps) */
+    const char *spec_path;  /* as given on the command line */
+    mo_cfg_node_t *spec;    /* the whole spec after --set, for kinds that pass parts on */
+    const char *output_dir; /* --output, else the spec's output:, else runs/<name> */
+    int resume;             /* --resume was given */
     /* Run another kind with `spec` (a map in the same document) on ctx->comm. */
     int (*run_child)(mo_job_ctx_t *ctx, const char *kind, mo_cfg_node_t *spec, mo_error_t *err);
-    void *runner;             /* the runner's own state; kinds do not look inside */
+    void *runner; /* the runner's own state; kinds do not look inside */
 };
 
 typedef struct {

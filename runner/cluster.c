@@ -218,8 +218,7 @@ static int read_kubernetes(mo_cluster_t *c, mo_cfg_node_t *launch, mo_error_t *e
     if (!rc)
         rc = get_checked_string(m, "data_pvc", &k->data_pvc, is_dns_label, "a DNS label", err);
     if (!rc)
-        rc = get_checked_string(m, "output_pvc", &k->output_pvc, is_dns_label, "a DNS label",
-                                err);
+        rc = get_checked_string(m, "output_pvc", &k->output_pvc, is_dns_label, "a DNS label", err);
     return rc;
 }
 
@@ -338,13 +337,13 @@ static int read_all(mo_cluster_t *c, mo_error_t *err)
     if (!rc)
         rc = read_service(services, "mlflow", &c->mlflow, is_http_url, "an http(s) URL", err);
     if (!rc)
-        rc = read_service(services, "pushgateway", &c->pushgateway, is_http_url,
-                          "an http(s) URL", err);
+        rc = read_service(services, "pushgateway", &c->pushgateway, is_http_url, "an http(s) URL",
+                          err);
     if (!rc)
         rc = read_service(services, "loki", &c->loki, is_http_url, "an http(s) URL", err);
     if (!rc)
-        rc = read_service(services, "redis", &c->redis, is_redis_url,
-                          "a redis://host:port/db URL", err);
+        rc = read_service(services, "redis", &c->redis, is_redis_url, "a redis://host:port/db URL",
+                          err);
     if (!rc)
         rc = read_secrets(c, root, err);
     if (!rc)

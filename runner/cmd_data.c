@@ -37,12 +37,11 @@ static const char data_help[] =
     "        shapes, dtypes, NaN/Inf and label range, and reports row and class counts.\n"
     "Formats: docs/formats.md. Output files are written atomically, once, by rank 0.\n";
 
-static int parse_i64_opt(const char *cmd, const char *name, const char *v, int64_t lo,
-                         int64_t *out)
+static int parse_i64_opt(const char *cmd, const char *name, const char *v, int64_t lo, int64_t *out)
 {
     if (mo_parse_int64(v, out) || *out < lo)
-        return mo_cli_usage(cmd, "%s must be an integer >= %lld, got \"%s\"", name,
-                            (long long)lo, v);
+        return mo_cli_usage(cmd, "%s must be an integer >= %lld, got \"%s\"", name, (long long)lo,
+                            v);
     return 0;
 }
 
@@ -72,23 +71,29 @@ static int synth_rank0(void *ud, mo_error_t *err)
     synth_args_t *a = ud;
     double t0 = mo_time_mono();
     int rc = mo_synth_write(a->out, &a->opts, err);
-    if (!rc)
-        printf("%s: %lld rows x %lld features, %s%s (seed %llu) in %.2f s\n", a->out,
-               (long long)a->opts.rows, (long long)a->opts.features,
-               a->opts.task == MO_DS_REGRESSION ? "regression" : "classification",
-               a->opts.task == MO_DS_REGRESSION ? "" : ", balanced classes",
-               (unsigned long long)a->opts.seed, mo_time_mono() - t0);
+    if (!rc) {
+        printf("%s: %lld rows x %lld features, ", a->out, (long long)a->opts.rows,
+               (long long)a->opts.features);
+        if (a->opts.task == MO_DS_REGRESSION)
+            printf("regression");
+        else
+            printf("classification, %d classes", (int)a->opts.classes);
+        printf(" (seed %llu) in %.2f s\n", (unsigned long long)a->opts.seed, mo_time_mono() - t0);
+    }
     return rc;
 }
 
 static int cmd_synth(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"rows", required_argument, NULL, 'n'},  {"features", required_argument, NULL, 'd'},
-        {"classes", required_argument, NULL, 'k'}, {"seed", required_argument, NULL, 's'},
-        {"noise", required_argument, NULL, 'x'}, {"task", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"rows", required_argument, NULL, 'n'},
+                                             {"features", required_argument, NULL, 'd'},
+                                             {"classes", required_argument, NULL, 'k'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"noise", required_argument, NULL, 'x'},
+                                             {"task", required_argument, NULL, 't'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     synth_args_t a;
     memset(&a, 0, sizeof a);
     a.opts.classes = 2;
@@ -119,8 +124,8 @@ static int cmd_synth(int argc, char **argv)
             break;
         case 'x':
             if (mo_parse_double(optarg, &a.opts.noise) || a.opts.noise < 0)
-                rc = mo_cli_usage("data synth", "--noise must be a number >= 0, got \"%s\"",
-                                  optarg);
+                rc =
+                    mo_cli_usage("data synth", "--noise must be a number >= 0, got \"%s\"", optarg);
             break;
         case 't':
             rc = parse_task("data synth", optarg, 0, &task);
@@ -198,7 +203,7 @@ static int cmd_import(int argc, char **argv)
         case 't':
             if (parse_task("data import", optarg, 1, &task))
                 return MO_EXIT_BADINPUT;
-            a.opts.task = task < 0                         ? MO_CSV_TASK_AUTO
+            a.opts.task = task < 0                       ? MO_CSV_TASK_AUTO
                           : task == MO_DS_CLASSIFICATION ? MO_CSV_TASK_CLASSIFICATION
                                                          : MO_CSV_TASK_REGRESSION;
             break;
@@ -230,9 +235,9 @@ static void print_check(const char *path, const mo_ds_info_t *info, int size, in
                         const int64_t *counts, const double *sums, int json)
 {
     if (json) {
-        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i,s:s}", "path", path, "status", "ok",
-                              "rows", (json_int_t)info->n_rows, "rows_read", (json_int_t)rows,
-                              "features", (json_int_t)info->n_features, "ranks", size, "task",
+        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i,s:s}", "path", path, "status", "ok", "rows",
+                              (json_int_t)info->n_rows, "rows_read", (json_int_t)rows, "features",
+                              (json_int_t)info->n_features, "ranks", size, "task",
                               info->task == MO_DS_REGRESSION ? "regression" : "classification");
         if (info->task == MO_DS_CLASSIFICATION) {
             json_t *cc = json_array();
@@ -250,14 +255,12 @@ static void print_check(const char *path, const mo_ds_info_t *info, int size, in
         json_decref(o);
         return;
     }
-    printf("%s: ok, %lld of %lld rows x %lld features read by %d rank%s\n", path,
-           (long long)rows, (long long)info->n_rows, (long long)info->n_features, size,
-           size == 1 ? "" : "s");
+    printf("%s: ok, %lld of %lld rows x %lld features read by %d rank%s\n", path, (long long)rows,
+           (long long)info->n_rows, (long long)info->n_features, size, size == 1 ? "" : "s");
     if (info->task == MO_DS_CLASSIFICATION) {
         printf("  classes:");
         for (int32_t k = 0; k < info->n_classes && k < 20; k++)
-            printf(" %s=%lld", info->class_names ? info->class_names[k] : "",
-                   (long long)counts[k]);
+            printf(" %s=%lld", info->class_names ? info->class_names[k] : "", (long long)counts[k]);
         printf(info->n_classes > 20 ? " ...\n" : "\n");
     } else if (rows) {
         double mean = sums[0] / (double)rows;
@@ -308,8 +311,8 @@ static int cmd_check(int argc, char **argv)
     if (!rc)
         rc = mo_comm_allreduce(comm, &st.rows, 1, MO_DT_INT64, MO_OP_SUM, &err);
     if (!rc && st.class_counts)
-        rc = mo_comm_allreduce(comm, st.class_counts, (size_t)st.n_classes, MO_DT_INT64,
-                               MO_OP_SUM, &err);
+        rc = mo_comm_allreduce(comm, st.class_counts, (size_t)st.n_classes, MO_DT_INT64, MO_OP_SUM,
+                               &err);
     if (!rc)
         rc = mo_comm_allreduce(comm, sums, 2, MO_DT_DOUBLE, MO_OP_SUM, &err);
     if (!rc && st.rows != info->n_rows)

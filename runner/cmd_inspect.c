@@ -27,8 +27,8 @@ static void print_shape(const json_t *shape)
     size_t i;
     json_t *v;
     printf("[");
-    json_array_foreach(shape, i, v) printf("%s%" JSON_INTEGER_FORMAT, i ? ", " : "",
-                                           json_integer_value(v));
+    json_array_foreach(shape, i, v)
+        printf("%s%" JSON_INTEGER_FORMAT, i ? ", " : "", json_integer_value(v));
     printf("]");
 }
 

@@ -52,20 +52,17 @@ static const char validate_help[] =
 
 static int parse_args(run_args_t *a, const char *cmd, int argc, char **argv, int *help)
 {
-    static const struct option longopts[] = {{"cluster", required_argument, NULL, 'c'},
-                                             {"set", required_argument, NULL, 's'},
-                                             {"resume", no_argument, NULL, 'r'},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"cluster", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+        {"resume", no_argument, NULL, 'r'},        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int is_run = !strcmp(cmd, "run");
     memset(a, 0, sizeof *a);
     *help = 0;
     optind = 0; /* full reset: getopt may have run before */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, is_run ? ":c:s:o:h" : ":c:s:h", longopts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, is_run ? ":c:s:o:h" : ":c:s:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->cluster_path = optarg;
@@ -106,8 +103,7 @@ static int parse_args(run_args_t *a, const char *cmd, int argc, char **argv, int
 }
 
 /* Load cluster.yml and the spec; either may be skipped by passing NULL out-pointers. */
-static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *a,
-                    mo_error_t *err)
+static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *a, mo_error_t *err)
 {
     int rc = mo_cluster_load(cluster, mo_cluster_pick_path(a->cluster_path), err);
     if (rc || !spec)
@@ -130,9 +126,8 @@ static int validate_rank0(void *ud, mo_error_t *err)
         printf("%s: ok (cluster '%s')\n", cluster->path ? cluster->path : "built-in defaults",
                cluster->name);
     if (!rc && spec)
-        printf("%s: ok (kind %s, name %s, output %s; cluster %s)\n", a->spec_path,
-               spec->kind->name, spec->name, spec->output,
-               cluster->path ? cluster->path : "built-in defaults");
+        printf("%s: ok (kind %s, name %s, output %s; cluster %s)\n", a->spec_path, spec->kind->name,
+               spec->name, spec->output, cluster->path ? cluster->path : "built-in defaults");
     mo_spec_destroy(spec);
     mo_cluster_destroy(cluster);
     return rc;
@@ -192,8 +187,9 @@ int mo_cmd_run(int argc, char **argv)
         mo_log_info("runner", "run %s (kind %s) on %d rank%s, output %s", spec->name,
                     spec->kind->name, mo_comm_size(comm), mo_comm_size(comm) == 1 ? "" : "s",
                     spec->output);
-        mo_job_ctx_t ctx = {comm, a.spec_path, mo_cfg_root(spec->doc), spec->output, a.resume,
-                            child_not_available, NULL};
+        mo_job_ctx_t ctx = {comm,         a.spec_path, mo_cfg_root(spec->doc),
+                            spec->output, a.resume,    child_not_available,
+                            NULL};
         rc = mo_comm_agree(comm, spec->kind->kind->run(spec->job, &ctx, &err), &err);
     }
     int code = rc ? mo_cli_fail(rc, &err) : 0;

@@ -32,14 +32,15 @@ static int print_json(const char *mpi, int smaj, int smin, const char *h5, int p
     json_object_set_new(o, "mpi", json_pack("{s:s,s:s}", "library", mpi, "standard", std));
     json_object_set_new(o, "hdf5", json_pack("{s:s,s:b}", "version", h5, "parallel", par));
     json_object_set_new(o, "blas", json_string(blas));
-    json_object_set_new(o, "cuda", json_pack("{s:b,s:b,s:s}", "toolkit",
-                                             MAESTRO_HAVE_CUDA_TOOLKIT, "backend",
-                                             MAESTRO_HAVE_CUDA_BACKEND, "status", cuda_status()));
+    json_object_set_new(o, "cuda",
+                        json_pack("{s:b,s:b,s:s}", "toolkit", MAESTRO_HAVE_CUDA_TOOLKIT, "backend",
+                                  MAESTRO_HAVE_CUDA_BACKEND, "status", cuda_status()));
     json_object_set_new(o, "libslurm", json_boolean(MAESTRO_HAVE_LIBSLURM));
     size_t n;
     const mo_kind_entry_t *all = mo_kinds(&n);
     for (size_t i = 0; i < n; i++)
-        json_object_set_new(kinds, all[i].name, json_string(all[i].kind ? "built" : "not built yet"));
+        json_object_set_new(kinds, all[i].name,
+                            json_string(all[i].kind ? "built" : "not built yet"));
     json_object_set_new(o, "kinds", kinds);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);

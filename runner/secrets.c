@@ -64,8 +64,7 @@ static int from_file(char **out, const char *dir, const char *name, mo_error_t *
     return 0;
 }
 
-int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *ud,
-                       mo_error_t *err)
+int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *ud, mo_error_t *err)
 {
     const mo_cluster_t *c = ud;
     *out = NULL;
@@ -85,12 +84,10 @@ int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *u
             break;
         case MO_SECRETS_FILES:
             rc = from_file(out, c->secrets_files_dir, name, err);
-            mo_buf_printf(&looked, "%sfiles in %s", looked.len ? ", " : "",
-                          c->secrets_files_dir);
+            mo_buf_printf(&looked, "%sfiles in %s", looked.len ? ", " : "", c->secrets_files_dir);
             break;
         case MO_SECRETS_KUBERNETES:
-            mo_buf_printf(&looked, "%skubernetes (provider not built yet)",
-                          looked.len ? ", " : "");
+            mo_buf_printf(&looked, "%skubernetes (provider not built yet)", looked.len ? ", " : "");
             break;
         }
     }

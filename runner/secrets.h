@@ -12,7 +12,6 @@
 #include "runner/cluster.h"
 
 /* An mo_cfg_resolve_fn; `ud` is the mo_cluster_t. */
-int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *ud,
-                       mo_error_t *err);
+int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *ud, mo_error_t *err);
 
 #endif

@@ -78,8 +78,7 @@ static int pick_kind(mo_spec_t *s, mo_cfg_node_t *root, mo_error_t *err)
     return 0;
 }
 
-static int read_common(mo_spec_t *s, const char *path, const mo_spec_opts_t *opts,
-                       mo_error_t *err)
+static int read_common(mo_spec_t *s, const char *path, const mo_spec_opts_t *opts, mo_error_t *err)
 {
     mo_cfg_node_t *root = mo_cfg_root(s->doc), *labels = NULL;
     const char *name = NULL, *output = NULL;

@@ -26,7 +26,7 @@ typedef struct {
 typedef struct {
     const char *const *sets; /* "--set" assignments, in order */
     size_t n_sets;
-    const char *output;      /* --output, may be NULL */
+    const char *output; /* --output, may be NULL */
     const mo_cluster_t *cluster;
 } mo_spec_opts_t;
 

@@ -9,7 +9,10 @@
 
 #include <CUnit/CUnit.h>
 
-#define MO_TEST(fn) {#fn, fn}
+#define MO_TEST(fn)                                                                                \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Run one suite; returns the process exit code (0 when every assertion passed). Under mpirun
  * only rank 0 prints the per-test lines; every rank's failures count. */

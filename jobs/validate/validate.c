@@ -203,10 +203,10 @@ static int write_report(const char *dir, const validate_job_t *j, const mo_ds_in
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/report.json", dir);
-    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:i,s:I,s:I}", "kind", "validation_report",
-                          "format_version", 1, "status", failed ? "failed" : "ok", "data",
-                          j->path, "ranks", ranks, "rows", (json_int_t)st->rows, "features",
-                          (json_int_t)info->n_features);
+    json_t *o =
+        json_pack("{s:s,s:i,s:s,s:s,s:i,s:I,s:I}", "kind", "validation_report", "format_version", 1,
+                  "status", failed ? "failed" : "ok", "data", j->path, "ranks", ranks, "rows",
+                  (json_int_t)st->rows, "features", (json_int_t)info->n_features);
     if (!o)
         return mo_errorf(err, MO_ENOMEM, "out of memory building the report");
     if (st->class_counts) {
@@ -259,16 +259,18 @@ static int run(void *p, mo_job_ctx_t *ctx, mo_error_t *err)
         const check_t *c = &j->checks[i];
         char value[160], threshold[160];
         int pass = evaluate(c, info, &st, value, threshold, sizeof value);
-        json_array_append_new(checks, json_pack("{s:s,s:s,s:s,s:s,s:b}", "check",
-                                                check_names[c->type], "severity",
-                                                severity_names[c->severity], "value", value,
-                                                "threshold", threshold, "pass", pass));
-        mo_log(pass ? MO_LOG_INFO : c->severity ? MO_LOG_WARN : MO_LOG_ERROR, "validate",
-               "%-13s %-4s %s (want %s)", check_names[c->type], pass ? "ok" : "FAIL", value,
-               threshold);
+        json_array_append_new(checks,
+                              json_pack("{s:s,s:s,s:s,s:s,s:b}", "check", check_names[c->type],
+                                        "severity", severity_names[c->severity], "value", value,
+                                        "threshold", threshold, "pass", pass));
+        mo_log(pass          ? MO_LOG_INFO
+               : c->severity ? MO_LOG_WARN
+                             : MO_LOG_ERROR,
+               "validate", "%-13s %-4s %s (want %s)", check_names[c->type], pass ? "ok" : "FAIL",
+               value, threshold);
         if (!pass && c->severity == 0 && !failed++)
-            snprintf(first_failure, sizeof first_failure, "%s: %s, want %s",
-                     check_names[c->type], value, threshold);
+            snprintf(first_failure, sizeof first_failure, "%s: %s, want %s", check_names[c->type],
+                     value, threshold);
     }
     local = rank == 0 ? write_report(ctx->output_dir, j, info, &st, size, checks, failed, err) : 0;
     rc = mo_comm_agree(ctx->comm, local, err);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_spec_errors.sh - bad specs and cluster files: exit 2, one line with file:line:col,
 # and nothing written (no output folder, no temp files).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../cli_lib.sh"
 
 "$MAESTRO" data synth --rows 300 --features 4 --classes 3 -o data.h5 >/dev/null 2>&1 ||
   { echo "FAIL - setup: data synth failed"; exit 1; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_run_mpi.sh - the binary under mpirun: sharded reads, rank-0-only outputs, runs
-. "$(dirname "$0")/lib.sh"
+# test_cmd_run.sh - runner/cmd_run.c under mpirun: sharded reads, rank-0-only outputs, runs of
+# kind: validate
+. "$(dirname "$0")/../cli_lib.sh"
 
 "$MAESTRO" data synth --rows 1000 --features 5 --classes 4 --seed 3 -o d.h5 >/dev/null ||
   { echo "FAIL - setup"; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_cli.sh - the command line itself: help, usage errors, version, logging options
-. "$(dirname "$0")/lib.sh"
+# test_cli.sh - runner/cli.c and runner/cmd_version.c: help, usage errors, version, logging options
+. "$(dirname "$0")/../cli_lib.sh"
 
 case_ "maestro --help lists every command"
 maestro --help

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_data.sh - data synth / import / check and inspect, as a user runs them
-. "$(dirname "$0")/lib.sh"
+# test_cmd_data.sh - runner/cmd_data.c and runner/cmd_inspect.c: data synth / import / check and
+# inspect, as a user runs them
+. "$(dirname "$0")/../cli_lib.sh"
 
 case_ "synth writes a dataset and says what it wrote"
 maestro data synth --rows 1000 --features 8 --classes 3 --seed 7 -o a.h5
