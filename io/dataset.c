@@ -4,7 +4,8 @@
  * fails before any work with one line naming the file and the HDF5 object. Values are
  * checked as they are read (NaN/Inf, class range): a full scan at open would cost every rank
  * a pass over the whole file when it only needs its shard. Writing checks the same values
- * before creating anything, so Maestro never writes a file it would refuse to read.
+ * before creating anything (dataset_write.c), so Maestro never writes a file it would refuse to
+ * read.
  */
 #include "io/dataset.h"
 
@@ -47,8 +48,8 @@ void mo_ds_info_free(mo_ds_info_t *info)
 }
 
 /* NaN/Inf in rows [row0, row0+nrows) of X; rows are numbered from the start of the file. */
-static int check_x(const char *path, const float *X, int64_t row0, int64_t nrows, int64_t d,
-                   mo_error_t *err)
+int mo_ds_check_x(const char *path, const float *X, int64_t row0, int64_t nrows, int64_t d,
+                  mo_error_t *err)
 {
     for (int64_t r = 0; r < nrows; r++) {
         const float *row = X + r * d;
@@ -61,8 +62,8 @@ static int check_x(const char *path, const float *X, int64_t row0, int64_t nrows
     return 0;
 }
 
-static int check_y(const char *path, const mo_ds_info_t *info, const int32_t *yc, const float *yv,
-                   int64_t row0, int64_t nrows, mo_error_t *err)
+int mo_ds_check_y(const char *path, const mo_ds_info_t *info, const int32_t *yc, const float *yv,
+                  int64_t row0, int64_t nrows, mo_error_t *err)
 {
     for (int64_t r = 0; yc && r < nrows; r++)
         if (yc[r] < 0 || yc[r] >= info->n_classes)
@@ -263,7 +264,7 @@ int mo_ds_read(mo_ds_t *ds, int64_t row0, int64_t nrows, float *X, int32_t *y_cl
         return mo_errorf(err, MO_EINVAL, "%s: labels are %s; pass %s", ds->path,
                          cls ? "class ids" : "regression targets", cls ? "y_class" : "y_value");
     if (X && ((rc = mo_h5_read_rows(ds->x, H5T_NATIVE_FLOAT, row0, nrows, X, err)) ||
-              (rc = check_x(ds->path, X, row0, nrows, info->n_features, err))))
+              (rc = mo_ds_check_x(ds->path, X, row0, nrows, info->n_features, err))))
         return rc;
     if (cls && y_class)
         rc = mo_h5_read_rows(ds->y, H5T_NATIVE_INT32, row0, nrows, y_class, err);
@@ -271,7 +272,8 @@ int mo_ds_read(mo_ds_t *ds, int64_t row0, int64_t nrows, float *X, int32_t *y_cl
         rc = mo_h5_read_rows(ds->y, H5T_NATIVE_FLOAT, row0, nrows, y_value, err);
     if (rc)
         return rc;
-    return check_y(ds->path, info, cls ? y_class : NULL, cls ? NULL : y_value, row0, nrows, err);
+    return mo_ds_check_y(ds->path, info, cls ? y_class : NULL, cls ? NULL : y_value, row0, nrows,
+                         err);
 }
 
 void mo_ds_close(mo_ds_t *ds)
@@ -287,94 +289,6 @@ void mo_ds_close(mo_ds_t *ds)
     mo_ds_info_free(&ds->info);
     free(ds->path);
     free(ds);
-}
-
-/* ---- writing ----------------------------------------------------------------------------- */
-
-int mo_ds_layout_create(hid_t *x, hid_t *y, hid_t file, const mo_ds_info_t *info, mo_error_t *err)
-{
-    int rc;
-    if (!x || !y || !info)
-        return mo_errorf(err, MO_EINVAL, "mo_ds_layout_create: NULL argument");
-    int cls = info->task == MO_DS_CLASSIFICATION;
-    int64_t xdims[2] = {info->n_rows, info->n_features};
-    *x = *y = H5I_INVALID_HID;
-    if ((rc = mo_h5_attr_write_str(file, "kind", "dataset", err)) ||
-        (rc = mo_h5_attr_write_int(file, "format_version", MO_DS_FORMAT_VERSION, err)) ||
-        (rc = mo_h5_attr_write_str(file, "task", cls ? "classification" : "regression", err)) ||
-        (rc = mo_h5_attr_write_int(file, "n_classes", cls ? info->n_classes : 0, err)))
-        return rc;
-    if (cls && info->class_names &&
-        (rc = mo_h5_attr_write_strv(file, "class_names", info->class_names, (size_t)info->n_classes,
-                                    err)))
-        return rc;
-    if ((rc = mo_h5_dataset_create(x, file, "X", H5T_IEEE_F32LE, 2, xdims, err)) ||
-        (rc = mo_h5_dataset_create(y, file, "y", cls ? H5T_STD_I32LE : H5T_IEEE_F32LE, 1, xdims,
-                                   err)))
-        return rc;
-    if (info->feature_names)
-        rc = mo_h5_attr_write_strv(*x, "feature_names", info->feature_names,
-                                   (size_t)info->n_features, err);
-    return rc;
-}
-
-static int check_info(const char *path, const mo_ds_info_t *info, mo_error_t *err)
-{
-    if (info->n_rows < 1 || info->n_features < 1)
-        return mo_errorf(err, MO_EINVAL, "%s: a dataset needs at least one row and one feature",
-                         path);
-    if (info->task != MO_DS_CLASSIFICATION && info->task != MO_DS_REGRESSION)
-        return mo_errorf(err, MO_EINVAL, "%s: unknown task %d", path, (int)info->task);
-    if (info->task == MO_DS_CLASSIFICATION && info->n_classes < 1)
-        return mo_errorf(err, MO_EINVAL, "%s: a classification dataset needs n_classes >= 1", path);
-    for (int64_t i = 0; info->feature_names && i < info->n_features; i++)
-        if (!info->feature_names[i])
-            return mo_errorf(err, MO_EINVAL, "%s: feature name %lld is NULL", path, (long long)i);
-    for (int32_t i = 0;
-         info->class_names && info->task == MO_DS_CLASSIFICATION && i < info->n_classes; i++)
-        if (!info->class_names[i])
-            return mo_errorf(err, MO_EINVAL, "%s: class name %d is NULL", path, (int)i);
-    return 0;
-}
-
-int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X, const int32_t *y_class,
-                const float *y_value, mo_error_t *err)
-{
-    int rc = 0;
-    hid_t file = H5I_INVALID_HID, x = H5I_INVALID_HID, y = H5I_INVALID_HID;
-    char *tmp = NULL;
-    if (!path || !*path || !info || !X)
-        return mo_errorf(err, MO_EINVAL, "mo_ds_write: path, info and X are required");
-    if ((rc = check_info(path, info, err)))
-        return rc;
-    int cls = info->task == MO_DS_CLASSIFICATION;
-    if (cls ? !y_class : !y_value)
-        return mo_errorf(err, MO_EINVAL, "%s: %s labels are required", path,
-                         cls ? "class id (y_class)" : "regression (y_value)");
-    /* Refuse what a reader would refuse, before anything exists on disk. */
-    if ((rc = check_x(path, X, 0, info->n_rows, info->n_features, err)) ||
-        (rc = check_y(path, info, cls ? y_class : NULL, cls ? NULL : y_value, 0, info->n_rows,
-                      err))) {
-        mo_error_prefix(err, "refusing to write");
-        return rc;
-    }
-    if ((rc = mo_h5_create_tmp(&file, &tmp, path, err)) ||
-        (rc = mo_ds_layout_create(&x, &y, file, info, err)) ||
-        (rc = mo_h5_write_rows(x, H5T_NATIVE_FLOAT, 0, info->n_rows, X, err)) ||
-        (rc = mo_h5_write_rows(y, cls ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, 0, info->n_rows,
-                               cls ? (const void *)y_class : (const void *)y_value, err)))
-        goto out;
-    H5Dclose(x);
-    H5Dclose(y);
-    x = y = H5I_INVALID_HID;
-    rc = mo_h5_commit(&file, &tmp, path, err);
-out:
-    if (x >= 0)
-        H5Dclose(x);
-    if (y >= 0)
-        H5Dclose(y);
-    mo_h5_abort(&file, &tmp);
-    return rc;
 }
 
 /* ---- inspect ----------------------------------------------------------------------------- */

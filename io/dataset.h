@@ -57,6 +57,19 @@ void mo_ds_close(mo_ds_t *ds);
 int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X, const int32_t *y_class,
                 const float *y_value, mo_error_t *err);
 
+/* Streamed writing, for tables too large to hold at once: open with the final info (n_rows
+ * declared up front), append rows in order in blocks of any size, then commit (which renames
+ * the file into place and frees the writer) or abort (which removes the temp file; NULL is
+ * fine). Appended values are checked as a reader checks them. */
+typedef struct mo_ds_writer mo_ds_writer_t;
+int mo_ds_writer_open(mo_ds_writer_t **out, const char *path, const mo_ds_info_t *info,
+                      mo_error_t *err);
+int mo_ds_writer_append(mo_ds_writer_t *w, int64_t nrows, const float *X, const int32_t *y_class,
+                        const float *y_value, mo_error_t *err);
+int mo_ds_writer_commit(mo_ds_writer_t *w, mo_error_t *err);
+void mo_ds_writer_abort(mo_ds_writer_t *w);
+
+/* Free the names in `info` (not `info` itself). */
 void mo_ds_info_free(mo_ds_info_t *info);
 
 #endif

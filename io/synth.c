@@ -250,8 +250,7 @@ int mo_synth_write(const char *path, const mo_synth_opts_t *opts, mo_error_t *er
 {
     model_t m;
     int rc;
-    hid_t file = H5I_INVALID_HID, x = H5I_INVALID_HID, y = H5I_INVALID_HID;
-    char *tmp = NULL;
+    mo_ds_writer_t *w = NULL;
     float *X = NULL, *yv = NULL;
     int32_t *yc = NULL;
     double *z = NULL;
@@ -278,27 +277,18 @@ int mo_synth_write(const char *path, const mo_synth_opts_t *opts, mo_error_t *er
         rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((rc = mo_h5_create_tmp(&file, &tmp, path, err)) ||
-        (rc = mo_ds_layout_create(&x, &y, file, &info, err)))
+    if ((rc = mo_ds_writer_open(&w, path, &info, err)))
         goto out;
     for (int64_t r = 0; r < opts->rows; r += block) {
         int64_t n = opts->rows - r < block ? opts->rows - r : block;
         gen_rows(&m, r, n, z, X, yc, yv);
-        if ((rc = mo_h5_write_rows(x, H5T_NATIVE_FLOAT, r, n, X, err)) ||
-            (rc = mo_h5_write_rows(y, cls ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, r, n,
-                                   cls ? (const void *)yc : (const void *)yv, err)))
+        if ((rc = mo_ds_writer_append(w, n, X, yc, yv, err)))
             goto out;
     }
-    H5Dclose(x);
-    H5Dclose(y);
-    x = y = H5I_INVALID_HID;
-    rc = mo_h5_commit(&file, &tmp, path, err);
+    rc = mo_ds_writer_commit(w, err);
+    w = NULL;
 out:
-    if (x >= 0)
-        H5Dclose(x);
-    if (y >= 0)
-        H5Dclose(y);
-    mo_h5_abort(&file, &tmp);
+    mo_ds_writer_abort(w);
     mo_ds_info_free(&info);
     free(X);
     free(z);
