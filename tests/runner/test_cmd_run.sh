@@ -58,4 +58,27 @@ mpi 2 run v.yml --set 'checks=[{check: class_balance, min_fraction: 0.9, severit
 expect_exit 0
 expect_stderr "class_balance FAIL"
 
+case_ "--log-format json gives one JSON object per line, rank 0 only by default"
+mpi 2 run v.yml --log-format json --output runs/json
+expect_exit 0
+printf '%s\n' "$ERR" | grep '^{' > log.jsonl
+run python3 -c "
+import json
+recs = [json.loads(l) for l in open('log.jsonl')]
+assert len(recs) >= 4, recs
+assert all(set(r) >= {'ts', 'level', 'rank', 'component', 'msg'} for r in recs), recs
+assert {r['rank'] for r in recs} == {0}, recs
+assert any(r['component'] == 'validate' and 'row_count' in r['msg'] for r in recs), recs
+print('ok')"
+expect_exit 0
+
+case_ "--log-all-ranks lets every rank print info lines"
+mpi 2 run v.yml --log-format json --log-all-ranks --output runs/all
+expect_exit 0
+printf '%s\n' "$ERR" | grep '^{' > all.jsonl
+run python3 -c "
+import json
+print(sorted({json.loads(l)['rank'] for l in open('all.jsonl')}))"
+expect_stdout "[0, 1]"
+
 finish
