@@ -7,6 +7,8 @@
 
 const char *mo_comm_library_version(char *buf, size_t size)
 {
+    if (!buf || !size)
+        return buf;
     char v[MPI_MAX_LIBRARY_VERSION_STRING];
     int len = 0;
     /* One of the few MPI calls allowed before MPI_Init. */
@@ -24,6 +26,11 @@ const char *mo_comm_library_version(char *buf, size_t size)
 
 void mo_comm_standard_version(int *major, int *minor)
 {
-    if (MPI_Get_version(major, minor) != MPI_SUCCESS)
-        *major = *minor = 0;
+    int maj = 0, min = 0;
+    if (MPI_Get_version(&maj, &min) != MPI_SUCCESS)
+        maj = min = 0;
+    if (major)
+        *major = maj;
+    if (minor)
+        *minor = min;
 }

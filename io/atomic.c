@@ -7,13 +7,32 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Make the rename itself durable: fsync the folder holding `path` (best effort). */
+static void sync_parent(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err)
 {
     if (!path || !*path || (!data && len))
         return mo_errorf(err, MO_EINVAL, "mo_io_write_atomic: bad arguments");
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-        return mo_errorf(err, MO_EINVAL, "%s: path too long", path);
+        return mo_errorf(err, MO_EINVAL, "path too long (%zu bytes): %.64s...", strlen(path), path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return mo_errorf(err, MO_EIO, "cannot create %s: %s", tmp, strerror(errno));
@@ -37,5 +56,7 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
         rc = mo_errorf(err, MO_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc)
         unlink(tmp);
+    else
+        sync_parent(path);
     return rc;
 }

@@ -10,9 +10,11 @@ const char *mo_io_hdf5_version(char *buf, size_t size, int *parallel)
     H5get_libversion(&maj, &min, &rel);
     snprintf(buf, size, "%u.%u.%u", maj, min, rel);
 #ifdef H5_HAVE_PARALLEL
-    *parallel = 1;
+    const int is_parallel = 1;
 #else
-    *parallel = 0;
+    const int is_parallel = 0;
 #endif
+    if (parallel)
+        *parallel = is_parallel;
     return buf;
 }

@@ -108,20 +108,37 @@ static int is_slurm_time(const char *s)
     return dash ? fields >= 2 && fields <= 4 : fields >= 1 && fields <= 3;
 }
 
-/* Kubernetes resource quantity: a number with an optional SI or binary suffix. */
+/* Kubernetes resource quantity (apimachinery's resource.Quantity): a decimal number, then
+ * nothing, a decimal SI suffix (m k M G T P E), a binary one (Ki Mi Gi Ti Pi Ei) or an
+ * exponent (e3, E-2). "0.5", "500m", "4Gi", "1e3" pass; "4GB", "1K", "64MiB" do not. */
 static int is_quantity(const char *s)
 {
-    uint64_t b;
-    if (mo_parse_bytes(s, &b) == 0)
-        return 1;
-    /* CPU quantities also allow millicores: "500m". */
-    size_t n = strlen(s);
-    if (n >= 2 && s[n - 1] == 'm') {
-        for (size_t i = 0; i + 1 < n; i++)
-            if (!isdigit((unsigned char)s[i]))
+    static const char *const suffixes[] = {"",   "m",  "k",  "M",  "G",  "T",  "P", "E",
+                                           "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", NULL};
+    const char *p = s; /* no sign: a resource request is never negative */
+    int digits = 0, dot = 0;
+    for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
+        if (*p == '.')
+            dot = 1;
+        else
+            digits++;
+    }
+    if (!digits)
+        return 0;
+    if ((*p == 'e' || *p == 'E') && p[1]) {
+        const char *q = p + 1;
+        if (*q == '+' || *q == '-')
+            q++;
+        if (!*q)
+            return 0;
+        for (; *q; q++)
+            if (!isdigit((unsigned char)*q))
                 return 0;
         return 1;
     }
+    for (int i = 0; suffixes[i]; i++)
+        if (!strcmp(p, suffixes[i]))
+            return 1;
     return 0;
 }
 
@@ -355,6 +372,8 @@ static int read_all(mo_cluster_t *c, mo_error_t *err)
 
 int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err)
 {
+    if (!out)
+        return mo_errorf(err, MO_EINVAL, "mo_cluster_load: NULL out");
     *out = NULL;
     int rc;
     mo_cluster_t *c = mo_calloc(1, sizeof *c);

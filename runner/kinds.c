@@ -20,7 +20,8 @@ static const mo_kind_entry_t kinds[] = {
 
 const mo_kind_entry_t *mo_kinds(size_t *count)
 {
-    *count = sizeof kinds / sizeof *kinds;
+    if (count)
+        *count = sizeof kinds / sizeof *kinds;
     return kinds;
 }
 

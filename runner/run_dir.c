@@ -13,11 +13,12 @@ static int make_one(const char *path, mo_error_t *err)
     struct stat st;
     if (mkdir(path, 0755) == 0)
         return 0;
-    if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    int e = errno; /* stat() below may overwrite it */
+    if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return 0;
-    if (errno == EEXIST)
+    if (e == EEXIST)
         return mo_errorf(err, MO_EIO, "%s: exists and is not a folder", path);
-    return mo_errorf(err, MO_EIO, "cannot create %s: %s", path, strerror(errno));
+    return mo_errorf(err, MO_EIO, "cannot create %s: %s", path, strerror(e));
 }
 
 int mo_run_dir_create(const char *path, mo_error_t *err)

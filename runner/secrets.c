@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SECRET_MAX_BYTES (1 << 20)
 
@@ -44,12 +45,22 @@ static int from_file(char **out, const char *dir, const char *name, mo_error_t *
         return errno == ENOENT ? 0
                                : mo_errorf(err, MO_EIO, "secret '%s': cannot read %s: %s", name,
                                            path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return mo_errorf(err, MO_EIO, "secret '%s': %s is not a regular file", name, path);
+    }
     mo_buf_t b = {0};
     char chunk[4096];
     size_t got;
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= SECRET_MAX_BYTES)
         mo_buf_append(&b, chunk, got);
+    int failed = ferror(f);
     fclose(f);
+    if (failed) {
+        mo_buf_free(&b);
+        return mo_errorf(err, MO_EIO, "secret '%s': cannot read %s", name, path);
+    }
     if (b.len > SECRET_MAX_BYTES) {
         mo_buf_free(&b);
         return mo_errorf(err, MO_EINVAL, "secret '%s': %s is larger than 1 MiB", name, path);
@@ -67,6 +78,8 @@ static int from_file(char **out, const char *dir, const char *name, mo_error_t *
 int mo_secrets_resolve(char **out, const char *scheme, const char *name, void *ud, mo_error_t *err)
 {
     const mo_cluster_t *c = ud;
+    if (!out || !scheme || !name)
+        return mo_errorf(err, MO_EINVAL, "mo_secrets_resolve: NULL argument");
     *out = NULL;
     if (strcmp(scheme, "secret") != 0)
         return mo_errorf(err, MO_EINVAL, "unknown reference ${%s:...} (known: env, secret)",

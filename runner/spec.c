@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Names end up in paths, metric labels and Kubernetes object names. */
+/* Names end up in paths and metric labels; submission derives Kubernetes object names from
+ * them (lower-cased, '_' and '.' as '-'). */
 static int valid_name(const char *s)
 {
     size_t n = strlen(s);
@@ -120,6 +121,8 @@ static int read_common(mo_spec_t *s, const char *path, const mo_spec_opts_t *opt
 
 int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, mo_error_t *err)
 {
+    if (!out)
+        return mo_errorf(err, MO_EINVAL, "mo_spec_load: NULL out");
     *out = NULL;
     if (!path || !*path)
         return mo_errorf(err, MO_EINVAL, "no spec file given");
