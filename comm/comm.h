@@ -58,6 +58,17 @@ int mo_comm_bcast_string(mo_comm_t *c, char **s, int root, mo_error_t *err);
 int mo_comm_allreduce(mo_comm_t *c, void *buf, size_t count, mo_dtype_t dtype, mo_op_t op,
                       mo_error_t *err);
 
+/* Allreduce(sum) of a flat float buffer, in place, in buckets of at most `bucket_bytes` (one
+ * MPI call each): the fused gradient buffer of a training step. The result equals
+ * allreducing each piece separately; bucket_bytes 0 means one call for the whole buffer. */
+int mo_comm_allreduce_fused(mo_comm_t *c, float *buf, size_t count, size_t bucket_bytes,
+                            mo_error_t *err);
+
+/* Every rank contributes `count` elements (counts may differ); every rank receives the
+ * concatenation in rank order in a malloc'd *recv (caller frees) of *total elements. */
+int mo_comm_allgatherv(mo_comm_t *c, const void *send, size_t count, mo_dtype_t dtype, void **recv,
+                       size_t *total, mo_error_t *err);
+
 /* Collective agreement on failure: every rank passes its local status and error; returns the
  * first failing rank's code on every rank, with that rank's message copied into `err`
  * (prefixed "rank N: " when size > 1). 0 when every rank passed 0. Use it after work that may

@@ -1,10 +1,14 @@
-/* atomic.c - temp file + fsync + rename */
+/* atomic.c - whole-file writes (temp file + fsync + rename) and mkdir -p */
 #include "io/atomic.h"
+
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Make the rename itself durable: fsync the folder holding `path` (best effort). */
@@ -58,5 +62,39 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
         unlink(tmp);
     else
         sync_parent(path);
+    return rc;
+}
+
+static int make_one(const char *path, mo_error_t *err)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    int e = errno; /* stat() below may overwrite it */
+    if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (e == EEXIST)
+        return mo_errorf(err, MO_EIO, "%s: exists and is not a folder", path);
+    return mo_errorf(err, MO_EIO, "cannot create %s: %s", path, strerror(e));
+}
+
+int mo_io_mkdir_p(const char *path, mo_error_t *err)
+{
+    if (!path || !*path)
+        return mo_errorf(err, MO_EINVAL, "empty output folder");
+    char *p = mo_strdup(path);
+    if (!p)
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    int rc = 0;
+    for (char *s = p + 1; *s && !rc; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        rc = make_one(p, err);
+        *s = '/';
+    }
+    if (!rc)
+        rc = make_one(p, err);
+    free(p);
     return rc;
 }

@@ -12,4 +12,8 @@
 
 int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err);
 
+/* Create folder `path` and its parents (mode 0755), like mkdir -p; an existing folder is
+ * fine, an existing non-folder is MO_EIO. */
+int mo_io_mkdir_p(const char *path, mo_error_t *err);
+
 #endif

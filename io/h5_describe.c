@@ -1,7 +1,8 @@
 /* h5_describe.c - what any Maestro HDF5 file holds, as one JSON object (maestro inspect)
  *
  * Generic part: path, kind, format_version, root attributes, every dataset with dtype and
- * shape, sorted by name. Each kind adds its own summary (mo_ds_describe for datasets).
+ * shape, sorted by name. Each kind adds its own summary (mo_ds_describe for datasets,
+ * mo_ckpt_describe for checkpoints, mo_run_describe for run files).
  */
 #include "io/h5.h"
 #include "io/io_impl.h"
@@ -116,6 +117,10 @@ int mo_h5_describe(json_t **out, const char *path, mo_error_t *err)
     attrs = dsets = NULL;
     if (has_kind && !strcmp(kind, "dataset"))
         mo_ds_describe(obj, file);
+    else if (has_kind && !strcmp(kind, "checkpoint"))
+        mo_ckpt_describe(obj, file);
+    else if (has_kind && !strcmp(kind, "run"))
+        mo_run_describe(obj, file);
 out:
     for (size_t i = 0; i < list.n; i++)
         json_decref(list.items[i]);

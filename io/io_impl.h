@@ -23,5 +23,18 @@ int mo_ds_layout_create(hid_t *x, hid_t *y, hid_t file, const mo_ds_info_t *info
 /* Add the kind-specific keys of a dataset file to the inspect object `obj` (mo_h5_describe):
  * rows, features, task, n_classes, class_names, feature_names, each null when unreadable. */
 void mo_ds_describe(json_t *obj, hid_t file);
+/* The same for a checkpoint (io/checkpoint.c): step and entries (the entry names). */
+void mo_ckpt_describe(json_t *obj, hid_t file);
+/* The same for run.h5 (io/run_file.c): name, job_kind, status, final_metrics, history_length,
+ * provenance and model (docs/formats.md "Run"). */
+void mo_run_describe(json_t *obj, hid_t file);
+
+/* ---- whole datasets (io/checkpoint.c) -----------------------------------------------------
+ * Create dataset `name` in `loc` with file type `ftype` and write all of it from `buf` in
+ * `mtype`. rank 0 is a scalar, 1 or 2 use `dims`, which may hold 0 (then buf may be NULL).
+ * Contiguous, no fill pass, no timestamps: for data written once and read whole (checkpoints,
+ * run files), unlike the chunked row-wise datasets of mo_h5_dataset_create. */
+int mo_h5_write_whole(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                      const hsize_t *dims, const void *buf, mo_error_t *err);
 
 #endif

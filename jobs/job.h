@@ -22,6 +22,7 @@ typedef struct mo_job_ctx mo_job_ctx_t;
 struct mo_job_ctx {
     mo_comm_t *comm;        /* the ranks of this run (a trial group for sweeps) */
     const char *spec_path;  /* as given on the command line */
+    const char *run_name;   /* the spec's name: (or its file name) */
     mo_cfg_node_t *spec;    /* the whole spec after --set, for kinds that pass parts on */
     const char *output_dir; /* --output, else the spec's output:, else runs/<name> */
     int resume;             /* --resume was given */

@@ -24,13 +24,15 @@
 
 static const char data_help[] =
     "usage: maestro data synth --rows N --features D [--classes K] [--seed S] [--noise X]\n"
-    "                          [--task classification|regression] -o FILE.h5\n"
+    "                          [--task classification|regression] [--class-sep X]\n"
+    "                          [--informative K] -o FILE.h5\n"
     "       maestro data import FILE.csv --label COLUMN [--task auto|classification|regression]\n"
     "                          -o FILE.h5\n"
     "       maestro data check FILE.h5 [--json]\n\n"
     "synth   Gaussian-cluster data in the spirit of scikit-learn's make_classification and\n"
     "        make_regression; the same seed gives the same bytes (default seed 42, noise 0,\n"
-    "        classes 2, task classification).\n"
+    "        classes 2, task classification). --class-sep spreads the class centroids\n"
+    "        (default 1, as sklearn); --informative sets how many features carry signal.\n"
     "import  a CSV with a header row; every column but the label must be numeric. String\n"
     "        labels become class ids with their names stored in the file.\n"
     "check   reads every row, sharded over the ranks of the MPI job (mpirun -np N), checks\n"
@@ -93,6 +95,8 @@ static int cmd_synth(int argc, char **argv)
                                              {"task", required_argument, NULL, 't'},
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
+                                             {"class-sep", required_argument, NULL, 'S'},
+                                             {"informative", required_argument, NULL, 'i'},
                                              {NULL, 0, NULL, 0}};
     synth_args_t a;
     memset(&a, 0, sizeof a);
@@ -103,7 +107,7 @@ static int cmd_synth(int argc, char **argv)
     int64_t v;
     optind = 0;
     opterr = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":n:d:k:s:x:t:o:h", longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":n:d:k:s:x:t:o:hS:i:", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
             rc = parse_i64_opt("data synth", "--rows", optarg, 1, &a.opts.rows);
@@ -130,6 +134,14 @@ static int cmd_synth(int argc, char **argv)
         case 't':
             rc = parse_task("data synth", optarg, 0, &task);
             a.opts.task = (mo_ds_task_t)task;
+            break;
+        case 'S':
+            if (mo_parse_double(optarg, &a.opts.class_sep) || a.opts.class_sep <= 0)
+                rc = mo_cli_usage("data synth", "--class-sep must be a number > 0, got \"%s\"",
+                                  optarg);
+            break;
+        case 'i':
+            rc = parse_i64_opt("data synth", "--informative", optarg, 1, &a.opts.informative);
             break;
         case 'o':
             a.out = optarg;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SETS 256
 
@@ -178,8 +179,10 @@ int mo_cmd_run(int argc, char **argv)
         return mo_cli_fail(rc, &err);
     mo_cli_set_rank(mo_comm_rank(comm));
     rc = mo_comm_agree(comm, load_all(&cluster, &spec, &a, &err), &err);
+    int created = 0;
     if (!rc) {
         /* The outcome of the first agree is the same on every rank, so all ranks get here. */
+        created = access(spec->output, F_OK) != 0;
         int local = mo_comm_rank(comm) == 0 ? mo_run_dir_create(spec->output, &err) : 0;
         rc = mo_comm_agree(comm, local, &err);
     }
@@ -187,11 +190,20 @@ int mo_cmd_run(int argc, char **argv)
         mo_log_info("runner", "run %s (kind %s) on %d rank%s, output %s", spec->name,
                     spec->kind->name, mo_comm_size(comm), mo_comm_size(comm) == 1 ? "" : "s",
                     spec->output);
-        mo_job_ctx_t ctx = {comm,         a.spec_path, mo_cfg_root(spec->doc),
-                            spec->output, a.resume,    child_not_available,
-                            NULL};
+        mo_job_ctx_t ctx = {.comm = comm,
+                            .spec_path = a.spec_path,
+                            .run_name = spec->name,
+                            .spec = mo_cfg_root(spec->doc),
+                            .output_dir = spec->output,
+                            .resume = a.resume,
+                            .run_child = child_not_available,
+                            .runner = NULL};
         rc = mo_comm_agree(comm, spec->kind->kind->run(spec->job, &ctx, &err), &err);
     }
+    /* Bad input found once the ranks are known (batch smaller than the rank count, a
+     * checkpoint that does not fit): leave no empty output folder behind. */
+    if (rc && created && mo_status_exit_code(rc) == MO_EXIT_BADINPUT && mo_comm_rank(comm) == 0)
+        rmdir(spec->output);
     int code = rc ? mo_cli_fail(rc, &err) : 0;
     mo_spec_destroy(spec);
     mo_cluster_destroy(cluster);

@@ -5,12 +5,13 @@
  */
 #include "runner/kinds.h"
 
+#include "jobs/train/train.h"
 #include "jobs/validate/validate.h"
 
 #include <string.h>
 
 static const mo_kind_entry_t kinds[] = {
-    {"train", NULL, "data-parallel training on CPU or GPU ranks"},
+    {"train", &mo_job_train, "data-parallel training on CPU ranks"},
     {"sweep", NULL, "hyperparameter sweep whose trials are groups of ranks"},
     {"materialize", NULL, "features from event data into the offline and online stores"},
     {"dataset", NULL, "point-in-time-correct training set from the feature store"},

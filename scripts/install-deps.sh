@@ -12,7 +12,7 @@ packages=(
   # MPI and parallel HDF5 (Debian's openmpi flavour)
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   # math, config, services, formats
-  libopenblas-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libcsv-dev zlib1g-dev
+  libopenblas-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libcsv-dev zlib1g-dev libssl-dev
   # tests: CUnit; Debian's h5py to craft malformed files the way other tools write them
   libcunit1-dev python3-h5py python3-numpy
 )
