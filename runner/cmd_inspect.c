@@ -70,6 +70,34 @@ static void print_human(const json_t *d)
         print_names("class names", json_object_get(d, "class_names"));
         print_names("feature names", json_object_get(d, "feature_names"));
     }
+    if (json_object_get(d, "status")) {
+        const json_t *model = json_object_get(d, "model");
+        printf("  %-15s%s\n", "status", json_string_value(json_object_get(d, "status")));
+        printf("  %-15s%s\n", "job kind", json_string_value(json_object_get(d, "job_kind")));
+        if (json_is_object(model))
+            printf("  %-15s%s (%s), %" JSON_INTEGER_FORMAT " features -> %" JSON_INTEGER_FORMAT
+                   " outputs, %" JSON_INTEGER_FORMAT " parameters\n",
+                   "model", json_string_value(json_object_get(model, "type")),
+                   json_string_value(json_object_get(model, "task")),
+                   json_integer_value(json_object_get(model, "n_features")),
+                   json_integer_value(json_object_get(model, "n_outputs")),
+                   json_integer_value(json_object_get(model, "n_params")));
+        printf("  %-15s%" JSON_INTEGER_FORMAT " records\n", "history",
+               json_integer_value(json_object_get(d, "history_length")));
+        const char *key;
+        json_t *v;
+        printf("  final metrics:\n");
+        json_object_foreach(json_object_get(d, "final_metrics"), key, v)
+        {
+            if (json_is_number(v))
+                printf("    %-20s %.6g\n", key, json_number_value(v));
+            else
+                printf("    %-20s n/a\n", key);
+        }
+    }
+    if (json_object_get(d, "step") && json_object_get(d, "entries"))
+        printf("  %-15s%" JSON_INTEGER_FORMAT "\n", "step",
+               json_integer_value(json_object_get(d, "step")));
     size_t i;
     json_t *ds;
     printf("  datasets:\n");
