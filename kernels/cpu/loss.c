@@ -59,9 +59,9 @@ static void normalize_one(float *restrict x, float sum, float a, int64_t k)
  *   p[j] = exp(l[j] - m) / s
  *   dlogits[j] = scale * (p[j] - [j == y])
  * The shift by m keeps every exponent <= 0, so logits of any magnitude (1e4 and beyond) give
- * a finite loss; s >= 1 so the log is finite too. dlogits and probs may each be NULL (the
- * contract requires dlogits for training; evaluation may want only the loss or probs); they
- * must not overlap logits or each other. */
+ * a finite loss; s >= 1 so the log is finite too. dlogits and probs may each be NULL
+ * (evaluation wants only the loss, or the probabilities); they must not overlap logits or
+ * each other. */
 double mo_kern_cpu_softmax_xent(const float *logits, const int32_t *y, int64_t rows, int64_t k,
                                 float scale, float *dlogits, float *probs)
 {
