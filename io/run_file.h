@@ -62,10 +62,10 @@ typedef struct {
 
 typedef struct {
     const char *name, *job_kind, *status;
-    const char *spec_text;           /* may be NULL */
-    const mo_run_model_t *model;     /* may be NULL (a run that failed before training) */
-    const mo_history_t *history;     /* may be NULL */
-    const char *const *final_names;  /* n_final names and values */
+    const char *spec_text;          /* may be NULL */
+    const mo_run_model_t *model;    /* may be NULL (a run that failed before training) */
+    const mo_history_t *history;    /* may be NULL */
+    const char *const *final_names; /* n_final names and values */
     const double *final_values;
     size_t n_final;
     const mo_run_kv_t *provenance;

@@ -331,9 +331,8 @@ static void progress(trainer_t *t, int64_t samples, double elapsed, int epoch_en
     mo_log_info("train",
                 "epoch %lld/%lld step %lld/%lld loss %.4f%s %.0f samples/s allreduce %.1f%% "
                 "ETA %.0fs",
-                (long long)t->epoch + 1, (long long)t->spec->epochs,
-                (long long)t->step, (long long)t->total_steps, t->grads[t->model.n_params], extra,
-                rate, share, eta);
+                (long long)t->epoch + 1, (long long)t->spec->epochs, (long long)t->step,
+                (long long)t->total_steps, t->grads[t->model.n_params], extra, rate, share, eta);
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
