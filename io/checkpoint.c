@@ -1,4 +1,4 @@
-/* checkpoint.c - training state files: named typed arrays in one HDF5 file (io/checkpoint.h)
+/* checkpoint.c - training state: in-memory entries and their HDF5 file (io/checkpoint.h)
  *
  * In memory a checkpoint is a short list of entries (parameters, optimiser moments, step, RNG
  * counters: tens, not thousands), searched linearly. On disk every entry is one root dataset
@@ -7,23 +7,18 @@
  * scalar dataspace, arrays and string lists a 1-D one: (class, size, rank) says the entry type
  * and no marker attribute is needed. Datasets are contiguous (written once, read whole).
  *
- * Folder handling (save, prune, latest) trusts only names of the form `ckpt-<digits>.h5`: the
- * temp files of an interrupted save end in `.tmp.<pid>` and never match.
+ * The folder of checkpoints (naming, pruning, finding the latest) is io/checkpoint_dir.c; it
+ * writes each file through mo_ckpt_write (io/io_impl.h).
  */
 #include "io/checkpoint.h"
 
 #include "core/alloc.h"
-#include "core/log.h"
-#include "core/str.h"
 #include "io/h5.h"
 #include "io/io_impl.h"
 
-#include <dirent.h>
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define NAME_MAX_LEN 100
 
@@ -312,50 +307,7 @@ int mo_ckpt_get_str(const mo_ckpt_t *c, const char *name, const char **v, mo_err
     return rc;
 }
 
-/* ---- whole datasets ---------------------------------------------------------------------- */
-
-int mo_h5_write_whole(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                      const hsize_t *dims, const void *buf, mo_error_t *err)
-{
-    int rc = 0;
-    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
-    char where[300];
-    mo_h5_quiet();
-    mo_h5_where(where, sizeof where, loc);
-    if (!name || !*name || rank < 0 || rank > 2 || (rank > 0 && !dims))
-        return mo_errorf(err, MO_EINVAL, "%s: cannot write dataset (bad arguments)", where);
-    hsize_t npoints = 1;
-    for (int i = 0; i < rank; i++)
-        npoints *= dims[i];
-    if (npoints > 0 && !buf)
-        return mo_errorf(err, MO_EINVAL, "%s: dataset %s: NULL data", where, name);
-    space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
-    dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    /* No fill pass before the one write (HDF5 refuses that for variable-length strings), no
-     * timestamps (same content, same bytes). */
-    int vlen = H5Tis_variable_str(ftype) > 0 || H5Tdetect_class(ftype, H5T_VLEN) > 0;
-    if (space < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
-        (!vlen && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) ||
-        H5Pset_obj_track_times(dcpl, 0) < 0) {
-        rc = mo_errorf(err, MO_EIO, "%s: cannot set up dataset %s", where, name);
-        goto out;
-    }
-    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dset < 0) {
-        rc = mo_errorf(err, MO_EIO, "%s: cannot create dataset %s", where, name);
-        goto out;
-    }
-    if (npoints > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = mo_errorf(err, MO_EIO, "%s: cannot write dataset %s", where, name);
-out:
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
-}
+/* ---- writing ----------------------------------------------------------------------------- */
 
 /* Variable-length UTF-8 strings, what h5py reads as str. */
 static hid_t str_type(void)
@@ -406,110 +358,12 @@ static int write_entry(hid_t file, const entry_t *e, mo_error_t *err)
     return mo_h5_write_whole(file, e->name, ftype, mtype, rank, dims, e->data, err);
 }
 
-/* ---- the folder: names, listing, pruning ------------------------------------------------- */
-
-/* The step of `ckpt-<digits>.h5`, or -1 for any other name (temp files included). */
-static int64_t parse_step(const char *name)
-{
-    size_t len = strlen(name), nd = 0;
-    char digits[24];
-    int64_t step = -1;
-    if (len < 9 || strncmp(name, "ckpt-", 5) || strcmp(name + len - 3, ".h5"))
-        return -1;
-    while (name[5 + nd] >= '0' && name[5 + nd] <= '9')
-        nd++;
-    if (nd != len - 8 || nd >= sizeof digits)
-        return -1;
-    memcpy(digits, name + 5, nd);
-    digits[nd] = '\0';
-    return mo_parse_int64(digits, &step) == 0 ? step : -1;
-}
-
-static int is_ckpt(const struct dirent *d)
-{
-    return parse_step(d->d_name) >= 0;
-}
-
-/* Newest first; ties (ckpt-7.h5 beside ckpt-000000000007.h5) by name, so the order is stable. */
-static int newest_first(const struct dirent **a, const struct dirent **b)
-{
-    int64_t x = parse_step((*a)->d_name), y = parse_step((*b)->d_name);
-    return x != y ? (x < y ? 1 : -1) : -strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* The checkpoint files of `dir`, newest first (free with list_free). MO_ENOTFOUND when `dir`
- * does not exist. */
-static int list_dir(struct dirent ***out, int *n, const char *dir, mo_error_t *err)
-{
-    *n = scandir(dir, out, is_ckpt, newest_first);
-    if (*n >= 0)
-        return 0;
-    *out = NULL;
-    *n = 0;
-    if (errno == ENOENT || errno == ENOTDIR)
-        return mo_errorf(err, MO_ENOTFOUND, "%s: no such directory", dir);
-    return mo_errorf(err, MO_EIO, "%s: cannot list: %s", dir, strerror(errno));
-}
-
-static void list_free(struct dirent **l, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(l[i]);
-    free(l);
-}
-
-/* `dir/name` with a single slash between; caller frees. */
-static char *join(const char *dir, const char *name)
-{
-    mo_buf_t b = {0};
-    size_t len = strlen(dir);
-    mo_buf_printf(&b, "%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/", name);
-    return mo_buf_steal(&b);
-}
-
-/* Remove all but the `keep` newest, never the one just written (`self`): a save at a step below
- * existing ones (a resumed run that went back) must not delete what it just wrote. A file that
- * cannot be removed is a warning: the checkpoint itself is safe. */
-static void prune(const char *dir, const char *self, int keep)
-{
-    struct dirent **l = NULL;
-    int n = 0, kept = 1;
-    mo_error_t err = {0};
-    if (list_dir(&l, &n, dir, &err))
-        mo_log_warn("io", "checkpoint: cannot prune old checkpoints: %s", err.msg);
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(l[i]->d_name, self) || kept++ < keep)
-            continue;
-        char *p = join(dir, l[i]->d_name);
-        if (p && unlink(p) != 0 && errno != ENOENT)
-            mo_log_warn("io", "checkpoint: cannot remove %s: %s", p, strerror(errno));
-        free(p);
-    }
-    list_free(l, n);
-}
-
-int mo_ckpt_save(const mo_ckpt_t *c, const char *dir, int64_t step, int keep, char **written,
-                 mo_error_t *err)
+int mo_ckpt_write(const mo_ckpt_t *c, const char *path, int64_t step, mo_error_t *err)
 {
     int rc = 0;
     hid_t file = H5I_INVALID_HID;
-    char *tmp = NULL, *path = NULL, name[64];
-    struct stat st;
-    if (written)
-        *written = NULL;
-    if (!c || !dir || !*dir)
-        return mo_errorf(err, MO_EINVAL, "mo_ckpt_save: %s", c ? "empty directory" : "NULL");
-    if (step < 0 || keep < 1)
-        return mo_errorf(err, MO_EINVAL, "mo_ckpt_save: %s must be %s, got %lld",
-                         step < 0 ? "step" : "keep", step < 0 ? ">= 0" : ">= 1",
-                         step < 0 ? (long long)step : (long long)keep);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mo_errorf(err, MO_ENOTFOUND, "%s: no such directory", dir);
-    snprintf(name, sizeof name, "ckpt-%012lld.h5", (long long)step);
-    if (!(path = join(dir, name))) {
-        rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", dir);
-        goto out;
-    }
+    char *tmp = NULL;
+    MO_ASSERT(c && path);
     if ((rc = mo_h5_create_tmp(&file, &tmp, path, err)) ||
         (rc = mo_h5_attr_write_str(file, "kind", "checkpoint", err)) ||
         (rc = mo_h5_attr_write_int(file, "format_version", MO_CKPT_FORMAT_VERSION, err)) ||
@@ -518,41 +372,9 @@ int mo_ckpt_save(const mo_ckpt_t *c, const char *dir, int64_t step, int keep, ch
     for (size_t i = 0; i < c->n; i++)
         if ((rc = write_entry(file, &c->e[i], err)))
             goto out;
-    if ((rc = mo_h5_commit(&file, &tmp, path, err)))
-        goto out;
-    prune(dir, name, keep);
-    if (written) {
-        *written = path;
-        path = NULL;
-    }
+    rc = mo_h5_commit(&file, &tmp, path, err);
 out:
     mo_h5_abort(&file, &tmp);
-    free(path);
-    return rc;
-}
-
-int mo_ckpt_latest(char **path, const char *dir, mo_error_t *err)
-{
-    int rc = 0, n = 0;
-    struct dirent **l = NULL;
-    if (!path)
-        return mo_errorf(err, MO_EINVAL, "mo_ckpt_latest: NULL output");
-    *path = NULL;
-    if (!dir || !*dir)
-        return mo_errorf(err, MO_EINVAL, "mo_ckpt_latest: empty directory");
-    if ((rc = list_dir(&l, &n, dir, err))) {
-        if (rc == MO_ENOTFOUND)
-            rc = mo_errorf(err, MO_ENOTFOUND, "no checkpoint in %s (no such directory)", dir);
-        goto out;
-    }
-    if (n == 0) {
-        rc = mo_errorf(err, MO_ENOTFOUND, "no checkpoint in %s", dir);
-        goto out;
-    }
-    if (!(*path = join(dir, l[0]->d_name)))
-        rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", dir);
-out:
-    list_free(l, n);
     return rc;
 }
 

@@ -1,14 +1,17 @@
-/* h5.c - HDF5 helpers: atomic files, opening, row-wise datasets
+/* h5.c - HDF5 helpers: atomic files, opening, row-wise and whole datasets
  *
  * HDF5 reports failures by printing its error stack and returning a negative value; Maestro
  * wants one line naming the file and the object, so every entry point silences the stack
- * first and builds its message from H5Fget_name/H5Iget_name. Attributes are in h5_attr.c,
- * describing a file for `maestro inspect` in h5_describe.c.
+ * first and builds its message from H5Fget_name/H5Iget_name. Two kinds of dataset: row-wise
+ * (chunked, written and read in row ranges, for datasets of any size, also from several ranks)
+ * and whole (contiguous, written once and read whole, for checkpoints and run files).
+ * Attributes are in h5_attr.c, describing a file for `maestro inspect` in h5_describe.c.
  */
 #include "io/h5.h"
 
 #include "core/alloc.h"
 #include "core/str.h"
+#include "io/io_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,7 +207,7 @@ int mo_h5_open(hid_t *file, const char *path, hid_t fapl, mo_error_t *err)
     return 0;
 }
 
-/* ---- attributes -------------------------------------------------------------------------- */
+/* ---- row-wise datasets ------------------------------------------------------------------- */
 
 int mo_h5_dataset_create(hid_t *out, hid_t loc, const char *name, hid_t type, int rank,
                          const int64_t *dims, mo_error_t *err)
@@ -317,4 +320,49 @@ int mo_h5_read_rows(hid_t dset, hid_t mem_type, int64_t row0, int64_t nrows, voi
                     mo_error_t *err)
 {
     return rows_io(0, dset, mem_type, row0, nrows, buf, err);
+}
+
+/* ---- whole datasets ---------------------------------------------------------------------- */
+
+int mo_h5_write_whole(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                      const hsize_t *dims, const void *buf, mo_error_t *err)
+{
+    int rc = 0;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    char where[300];
+    mo_h5_quiet();
+    mo_h5_where(where, sizeof where, loc);
+    if (!name || !*name || rank < 0 || rank > 2 || (rank > 0 && !dims))
+        return mo_errorf(err, MO_EINVAL, "%s: cannot write dataset (bad arguments)", where);
+    hsize_t npoints = 1;
+    for (int i = 0; i < rank; i++)
+        npoints *= dims[i];
+    if (npoints > 0 && !buf)
+        return mo_errorf(err, MO_EINVAL, "%s: dataset %s: NULL data", where, name);
+    space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* No fill pass before the one write (HDF5 refuses that for variable-length strings), no
+     * timestamps (same content, same bytes). */
+    int vlen = H5Tis_variable_str(ftype) > 0 || H5Tdetect_class(ftype, H5T_VLEN) > 0;
+    if (space < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+        (!vlen && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) ||
+        H5Pset_obj_track_times(dcpl, 0) < 0) {
+        rc = mo_errorf(err, MO_EIO, "%s: cannot set up dataset %s", where, name);
+        goto out;
+    }
+    dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dset < 0) {
+        rc = mo_errorf(err, MO_EIO, "%s: cannot create dataset %s", where, name);
+        goto out;
+    }
+    if (npoints > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = mo_errorf(err, MO_EIO, "%s: cannot write dataset %s", where, name);
+out:
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef MO_IO_IO_IMPL_H
 #define MO_IO_IO_IMPL_H
 
+#include "io/checkpoint.h"
 #include "io/dataset.h"
 
 #include <hdf5.h>
@@ -29,7 +30,12 @@ void mo_ckpt_describe(json_t *obj, hid_t file);
  * provenance and model (docs/formats.md "Run"). */
 void mo_run_describe(json_t *obj, hid_t file);
 
-/* ---- whole datasets (io/checkpoint.c) -----------------------------------------------------
+/* ---- checkpoint files (io/checkpoint.c) ---------------------------------------------------
+ * Write `c` to `path` atomically (temp + fsync + rename): root attributes kind, format_version
+ * and `step`, one dataset per entry. The folder side (name, prune) is io/checkpoint_dir.c. */
+int mo_ckpt_write(const mo_ckpt_t *c, const char *path, int64_t step, mo_error_t *err);
+
+/* ---- whole datasets (io/h5.c) -------------------------------------------------------------
  * Create dataset `name` in `loc` with file type `ftype` and write all of it from `buf` in
  * `mtype`. rank 0 is a scalar, 1 or 2 use `dims`, which may hold 0 (then buf may be NULL).
  * Contiguous, no fill pass, no timestamps: for data written once and read whole (checkpoints,
