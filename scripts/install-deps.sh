@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# install-deps.sh - install the Debian packages Maestro needs to build, test and run its demo.
+# install-deps.sh - install the Debian packages Maestro needs, one group at a time.
+#
+#   scripts/install-deps.sh         build, test and run the demo. Called by the Makefile before
+#                                   every build, so a fresh clone needs nothing installed by hand.
+#   scripts/install-deps.sh bench   what the benchmarks need on top: the peers they measure
+#                                   Maestro against. Called by bench/train_throughput.sh
+#                                   (through install-bench-deps.sh) before a run.
 #
 # Idempotent and quiet when everything is present: it asks dpkg what is missing and only then
-# runs apt-get (as root, or through sudo). Called by the Makefile before every build, so a
-# fresh clone needs nothing installed by hand.
+# runs apt-get (as root, or through sudo). Debian's packages, never PyPI: the bench peers run on
+# /usr/bin/python3 and Debian's torch links the system OpenBLAS, which is part of what the
+# benchmark compares.
 set -euo pipefail
 
-packages=(
+build_packages=(
   # toolchain
   gcc make cmake pkg-config
   # MPI and parallel HDF5 (Debian's openmpi flavour)
@@ -17,19 +24,45 @@ packages=(
   libcunit1-dev python3-h5py python3-numpy
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+bench_packages=(
+  # PyTorch CPU (1.13 in Debian 12; matrix products in the system OpenBLAS) and h5py to read
+  # the same HDF5 file Maestro trains on
+  python3-torch python3-h5py python3-numpy
+)
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 4; }
-  sudo="sudo"
+# Install those of the packages "$@" that dpkg does not report installed; `who` prefixes the
+# messages so a failure says which group it was.
+install_packages() {
+  local who=$1 p status sudo=""
+  shift
+  local missing=()
+  for p in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+
+  echo "$who: installing ${missing[*]}" >&2
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "$who: need root or sudo to install: ${missing[*]}" >&2; exit 4; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >&2
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+if [[ $# -gt 1 ]]; then
+  echo "usage: scripts/install-deps.sh [bench]" >&2
+  exit 2
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >&2
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+case "${1:-}" in
+  "") install_packages "install-deps" "${build_packages[@]}" ;;
+  bench) install_packages "install-deps bench" "${bench_packages[@]}" ;;
+  *)
+    echo "install-deps: unknown group '$1' (usage: scripts/install-deps.sh [bench])" >&2
+    exit 2
+    ;;
+esac
