@@ -46,20 +46,29 @@ int mo_comm_allgatherv(mo_comm_t *c, const void *send, size_t count, mo_dtype_t 
     MPI_Datatype type = mo_comm_mpi_dtype(dtype);
     if (!esize || type == MPI_DATATYPE_NULL)
         return mo_errorf(err, MO_EINVAL, "mo_comm_allgatherv: unknown dtype %d", (int)dtype);
-    if (count > (size_t)INT32_MAX)
-        return mo_errorf(err, MO_EINVAL,
-                         "mo_comm_allgatherv: %zu elements is more than one "
-                         "MPI call carries",
-                         count);
     int *counts = mo_calloc((size_t)c->size, sizeof *counts);
     int *displs = mo_calloc((size_t)c->size, sizeof *displs);
     char *out = NULL;
-    int mine = (int)count;
-    if (!counts || !displs) {
-        rc = mo_errorf(err, MO_ENOMEM, "mo_comm_allgatherv: out of memory");
+    int mine = count > (size_t)INT32_MAX ? -1 : (int)count;
+    /* Every local failure is agreed on before the first data collective: a rank that returned
+     * on its own would leave the others waiting in MPI_Allgather. */
+    int ok = counts && displs && mine >= 0, all_ok = 0;
+    int mpi_rc = MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, c->world);
+    if (mpi_rc != MPI_SUCCESS) {
+        rc = mo_comm_mpi_error(err, mpi_rc, "MPI_Allreduce");
         goto out;
     }
-    int mpi_rc = MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, c->world);
+    if (!all_ok) {
+        rc = mine < 0 ? mo_errorf(err, MO_EINVAL,
+                                  "mo_comm_allgatherv: %zu elements is more than one MPI call "
+                                  "carries",
+                                  count)
+                      : mo_errorf(err, MO_ENOMEM,
+                                  "mo_comm_allgatherv: a rank could not "
+                                  "allocate or holds too many elements");
+        goto out;
+    }
+    mpi_rc = MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, c->world);
     if (mpi_rc != MPI_SUCCESS) {
         rc = mo_comm_mpi_error(err, mpi_rc, "MPI_Allgather");
         goto out;
@@ -75,7 +84,7 @@ int mo_comm_allgatherv(mo_comm_t *c, const void *send, size_t count, mo_dtype_t 
     }
     out = mo_mallocarray(sum ? sum : 1, esize);
     /* Every rank must learn whether every other could allocate before the data moves. */
-    int ok = out != NULL, all_ok = 0;
+    ok = out != NULL;
     mpi_rc = MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, c->world);
     if (mpi_rc != MPI_SUCCESS) {
         rc = mo_comm_mpi_error(err, mpi_rc, "MPI_Allreduce");

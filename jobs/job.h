@@ -16,6 +16,7 @@
 #include "comm/comm.h"
 #include "core/status.h"
 #include "io/config.h"
+#include "plugins/host.h"
 
 typedef struct mo_job_ctx mo_job_ctx_t;
 
@@ -28,7 +29,13 @@ struct mo_job_ctx {
     int resume;             /* --resume was given */
     /* Run another kind with `spec` (a map in the same document) on ctx->comm. */
     int (*run_child)(mo_job_ctx_t *ctx, const char *kind, mo_cfg_node_t *spec, mo_error_t *err);
-    void *runner; /* the runner's own state; kinds do not look inside */
+    void *runner;          /* the runner's own state; kinds do not look inside */
+    mo_plugins_t *plugins; /* events go here (NULL: no plugins); every rank has one */
+    /* Filled by the kind for the run's end report (plugins: MLflow, Pushgateway). */
+    char final_names[32][32];
+    double final_values[32];
+    int n_final;
+    int gates_passed; /* 1 when every gate passed or there were none */
 };
 
 typedef struct {

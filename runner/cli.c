@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "runner/cli_impl.h"
+#include "runner/cmd_registry.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ static const struct {
     {"validate", mo_cmd_validate, "check a spec and cluster.yml as a run would; writes nothing"},
     {"data", mo_cmd_data, "make, import and check datasets (synth, import, check)"},
     {"inspect", mo_cmd_inspect, "show what a Maestro HDF5 file holds"},
+    {"plugins", mo_cmd_plugins, "list plugins on the search path; flush a run's spool"},
+    {"registry", mo_cmd_registry, "list and show models in the local registry folder"},
     {"version", mo_cmd_version, "version and the stack Maestro was built with"},
 };
 

@@ -250,6 +250,32 @@ static int read_service(mo_cfg_node_t *services, const char *key, mo_service_t *
     return get_checked_string(m, "url", &svc->url, ok, what, err);
 }
 
+static int read_secrets_kubernetes(mo_cluster_t *c, mo_cfg_node_t *secrets, mo_error_t *err)
+{
+    mo_cfg_node_t *m = NULL;
+    mo_secrets_k8s_t *k = &c->secrets_kubernetes;
+    int rc = mo_cfg_get_map(secrets, "kubernetes", 0, &m, err);
+    if (!rc)
+        rc = get_checked_string(m, "namespace", &k->namespace_name, is_dns_label,
+                                "a DNS label (lower case letters, digits, '-')", err);
+    if (!rc)
+        rc = get_checked_string(m, "api_url", &k->api_url, is_http_url, "an http(s) URL", err);
+    if (!rc)
+        rc = get_checked_string(m, "token_file", &k->token_file, is_nonempty, "a file path", err);
+    if (!rc)
+        rc = get_checked_string(m, "ca_file", &k->ca_file, is_nonempty, "a file path", err);
+    if (!rc)
+        rc = mo_cfg_get_bool(m, "insecure_http", 0, &k->insecure_http, err);
+    /* Plain http would hand the service account token to anyone on the path; said here with
+     * the file position rather than later by the plugin. */
+    if (!rc && k->api_url && mo_str_startswith(k->api_url, "http://") && !k->insecure_http)
+        rc = mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(m, "api_url"),
+                           "secrets.kubernetes.api_url is plain http, which would send the "
+                           "service account token in the clear: use https (insecure_http: true "
+                           "exists only for tests against a local fake)");
+    return rc;
+}
+
 static int read_secrets(mo_cluster_t *c, mo_cfg_node_t *root, mo_error_t *err)
 {
     static const char *const names[] = {"env", "files", "kubernetes", NULL};
@@ -259,6 +285,8 @@ static int read_secrets(mo_cluster_t *c, mo_cfg_node_t *root, mo_error_t *err)
         rc = mo_cfg_get_list(m, "providers", 0, &list, err);
     if (!rc)
         rc = mo_cfg_get_string(m, "files_dir", 0, &c->secrets_files_dir, err);
+    if (!rc)
+        rc = read_secrets_kubernetes(c, m, err);
     if (rc || !list)
         return rc;
     size_t n = mo_cfg_len(list);

@@ -36,6 +36,13 @@ typedef struct {
 
 typedef enum { MO_SECRETS_ENV = 0, MO_SECRETS_FILES, MO_SECRETS_KUBERNETES } mo_secret_provider_t;
 
+/* secrets.kubernetes: settings of the kubernetes secrets plugin. NULL strings leave the
+ * plugin's in-cluster defaults (service account files, KUBERNETES_SERVICE_HOST). */
+typedef struct {
+    const char *namespace_name, *api_url, *token_file, *ca_file;
+    int insecure_http; /* 1: api_url may be plain http:// (tests against a local fake only) */
+} mo_secrets_k8s_t;
+
 typedef struct {
     const char *name;
     const char *cron, *timezone, *spec, *target;
@@ -51,6 +58,7 @@ typedef struct {
     mo_secret_provider_t providers[3];
     size_t n_providers;
     const char *secrets_files_dir;
+    mo_secrets_k8s_t secrets_kubernetes;
     mo_schedule_t *schedules;
     size_t n_schedules;
     mo_cfg_t *doc; /* owns every string above */

@@ -10,6 +10,8 @@
 #include "runner/cli_impl.h"
 #include "runner/cluster.h"
 #include "runner/run_dir.h"
+#include "runner/run_life.h"
+#include "runner/secrets.h"
 #include "runner/spec.h"
 
 #include <getopt.h>
@@ -109,8 +111,14 @@ static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *
     int rc = mo_cluster_load(cluster, mo_cluster_pick_path(a->cluster_path), err);
     if (rc || !spec)
         return rc;
-    mo_spec_opts_t so = {a->sets, a->n_sets, a->output, *cluster};
-    return mo_spec_load(spec, a->spec_path, &so, err);
+    mo_plugins_t *secrets = NULL;
+    rc = mo_secrets_open_plugins(&secrets, *cluster, err);
+    if (rc)
+        return rc;
+    mo_spec_opts_t so = {a->sets, a->n_sets, a->output, *cluster, secrets};
+    rc = mo_spec_load(spec, a->spec_path, &so, err);
+    mo_plugins_close(secrets); /* every reference is resolved by now */
+    return rc;
 }
 
 typedef struct {
@@ -186,10 +194,16 @@ int mo_cmd_run(int argc, char **argv)
         int local = mo_comm_rank(comm) == 0 ? mo_run_dir_create(spec->output, &err) : 0;
         rc = mo_comm_agree(comm, local, &err);
     }
+    mo_run_life_t life;
+    int began = 0;
     if (!rc) {
         mo_log_info("runner", "run %s (kind %s) on %d rank%s, output %s", spec->name,
                     spec->kind->name, mo_comm_size(comm), mo_comm_size(comm) == 1 ? "" : "s",
                     spec->output);
+        rc = mo_run_life_begin(&life, comm, spec, cluster, &err);
+        began = !rc;
+    }
+    if (began) {
         mo_job_ctx_t ctx = {.comm = comm,
                             .spec_path = a.spec_path,
                             .run_name = spec->name,
@@ -197,13 +211,20 @@ int mo_cmd_run(int argc, char **argv)
                             .output_dir = spec->output,
                             .resume = a.resume,
                             .run_child = child_not_available,
-                            .runner = NULL};
+                            .runner = NULL,
+                            .plugins = life.plugins,
+                            .gates_passed = 1};
         rc = mo_comm_agree(comm, spec->kind->kind->run(spec->job, &ctx, &err), &err);
+        mo_run_life_end(&life, comm, spec, rc, &ctx);
     }
     /* Bad input found once the ranks are known (batch smaller than the rank count, a
      * checkpoint that does not fit): leave no empty output folder behind. */
-    if (rc && created && mo_status_exit_code(rc) == MO_EXIT_BADINPUT && mo_comm_rank(comm) == 0)
-        rmdir(spec->output);
+    if (rc && created && mo_status_exit_code(rc) == MO_EXIT_BADINPUT && mo_comm_rank(comm) == 0) {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s/spec.yml", spec->output);
+        unlink(copy);
+        rmdir(spec->output); /* only when nothing else is in it */
+    }
     int code = rc ? mo_cli_fail(rc, &err) : 0;
     mo_spec_destroy(spec);
     mo_cluster_destroy(cluster);

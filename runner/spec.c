@@ -108,6 +108,9 @@ static int read_common(mo_spec_t *s, const char *path, const mo_spec_opts_t *opt
         return rc;
     if (labels)
         mo_cfg_allow_any(labels);
+    rc = mo_run_plugins_parse(&s->plugins, root, err);
+    if (rc)
+        return rc;
     mo_buf_t b = {0};
     if (opts && opts->output)
         mo_buf_puts(&b, opts->output);
@@ -129,7 +132,9 @@ int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, 
     mo_spec_t *s = mo_calloc(1, sizeof *s);
     if (!s)
         return mo_errorf(err, MO_ENOMEM, "out of memory");
-    mo_cfg_opts_t copts = {mo_secrets_resolve, (void *)(opts ? opts->cluster : NULL), 0};
+    s->secrets.cluster = opts ? opts->cluster : NULL;
+    s->secrets.plugins = opts ? opts->secrets_plugins : NULL;
+    mo_cfg_opts_t copts = {mo_secrets_resolve_ctx, &s->secrets, 0};
     int rc = mo_cfg_load_file(&s->doc, path, &copts, err);
     if (rc == MO_EIO) /* the spec named on the command line cannot be read: bad input */
         rc = err ? (err->code = MO_EINVAL) : MO_EINVAL;
@@ -159,6 +164,7 @@ void mo_spec_destroy(mo_spec_t *spec)
     if (spec->job && spec->kind && spec->kind->kind)
         spec->kind->kind->destroy(spec->job);
     free(spec->name);
+    mo_run_plugins_free(spec->plugins);
     free(spec->output);
     mo_cfg_destroy(spec->doc);
     free(spec);

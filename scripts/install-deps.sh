@@ -22,6 +22,8 @@ build_packages=(
   libopenblas-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libcsv-dev zlib1g-dev libssl-dev
   # tests: CUnit; Debian's h5py to craft malformed files the way other tools write them
   libcunit1-dev python3-h5py python3-numpy
+  # tests against real services
+  prometheus-pushgateway python3-venv
 )
 
 bench_packages=(

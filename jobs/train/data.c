@@ -116,10 +116,11 @@ int train_data_load(train_data_t *d, const train_spec_t *s, mo_comm_t *comm, mo_
         d->n_val = nv;
         rc = mo_comm_agree(comm, rc, err);
     }
-    if (!rc && mo_comm_rank(comm) == 0)
-        rc = mo_file_sha256(d->sha256, s->data_path, err);
-    if (!rc)
-        rc = mo_comm_agree(comm, rc, err);
+    if (!rc) {
+        /* Every rank got here (the agrees above), so every rank joins this one. */
+        int local = mo_comm_rank(comm) == 0 ? mo_file_sha256(d->sha256, s->data_path, err) : 0;
+        rc = mo_comm_agree(comm, local, err);
+    }
     if (rc)
         train_data_free(d);
     return rc;

@@ -57,6 +57,10 @@ static int read_model(train_spec_t *s, mo_cfg_node_t *spec, mo_error_t *err)
     if (s->model == MODEL_MLP && !hidden)
         return mo_cfg_errorf(err, MO_EINVAL, model,
                              "model.hidden is required for an mlp, e.g. hidden: [256, 256]");
+    if (s->model != MODEL_MLP && mo_cfg_child(model, "activation"))
+        return mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(model, "activation"),
+                             "model.activation applies to type mlp only (%s is linear)",
+                             model_names[type]);
     if (s->model != MODEL_MLP && hidden)
         return mo_cfg_errorf(err, MO_EINVAL, hidden,
                              "model.hidden applies to type mlp only (%s has no hidden layers)",
@@ -133,6 +137,9 @@ static int read_schedule(train_spec_t *s, mo_cfg_node_t *spec, mo_error_t *err)
     }
     if (!rc && kind == SCHED_COSINE)
         rc = mo_cfg_get_double(m, "min_lr", 0, 0, 10, &s->min_lr, err);
+    if (!rc && s->min_lr > s->lr)
+        rc = mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(m, "min_lr"),
+                           "schedule.min_lr %g is above optimizer.lr %g", s->min_lr, s->lr);
     return rc;
 }
 
@@ -172,6 +179,13 @@ static int read_training(train_spec_t *s, mo_cfg_node_t *spec, mo_error_t *err)
     s->es_metric = "val_loss";
     s->es_patience = 3;
     rc = mo_cfg_get_string(es, "metric", 0, &s->es_metric, err);
+    /* Losses and errors improve downwards, scores upwards: the default follows the metric. */
+    const char *base = mo_str_startswith(s->es_metric, "val_") ? s->es_metric + 4 : s->es_metric;
+    static const char *const lower_better[] = {"loss", "log_loss", "mse", "mae", NULL};
+    mode = 1;
+    for (int i = 0; lower_better[i]; i++)
+        if (!strcmp(base, lower_better[i]))
+            mode = 0;
     if (!rc)
         rc = mo_cfg_get_enum(es, "mode", 0, mode_names, &mode, err);
     if (!rc)

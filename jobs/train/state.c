@@ -137,11 +137,24 @@ static int build_ckpt(mo_ckpt_t *c, trainer_t *t, mo_error_t *err)
         rc = mo_ckpt_put_int(c, "ranks", mo_comm_size(t->comm), err);
     if (!rc)
         rc = put_history(c, &t->history, err);
+    if (!rc)
+        rc = mo_ckpt_put_int(c, "stopped_early", t->stopped_early, err);
+    if (!rc)
+        rc = mo_ckpt_put_str(c, "fingerprint", t->fingerprint, err);
+    if (!rc) {
+        const char *names[2 * (MO_METRIC_MAX + 1)];
+        for (int i = 0; i < t->n_final; i++)
+            names[i] = t->final_names[i];
+        rc = mo_ckpt_put_strv(c, "final_names", names, t->n_final, err);
+    }
+    if (!rc)
+        rc = mo_ckpt_put_f64(c, "final_values", t->final_values, t->n_final, err);
     return rc;
 }
 
 int state_save(trainer_t *t, mo_error_t *err)
 {
+    double t0 = mo_time_mono();
     int rank0 = mo_comm_rank(t->comm) == 0;
     mo_ckpt_t *c = NULL;
     char *dir = NULL, *path = NULL;
@@ -162,7 +175,11 @@ int state_save(trainer_t *t, mo_error_t *err)
     free(dir);
     free(path);
     mo_ckpt_destroy(c);
-    return mo_comm_agree(t->comm, rc, err);
+    rc = mo_comm_agree(t->comm, rc, err);
+    if (!rc && rank0)
+        mo_plugins_metric(t->plugins, "checkpoint_seconds", mo_time_mono() - t0, t->step, t->epoch,
+                          NULL, 0);
+    return rc;
 }
 
 /* Hand each rank its own partial training metrics back; with another rank count, rank 0
@@ -186,7 +203,10 @@ static int restore_rank_metrics(trainer_t *t, const mo_ckpt_t *c, int64_t saved_
         return rc;
     size_t n = 0;
     double *acc = mo_metric_acc_data(t->train_acc.acc, &n);
-    if (n_all != saved_ranks * (int64_t)n || n_counts != saved_ranks || ns != nl)
+    int64_t sum = 0;
+    for (int64_t r = 0; r < n_counts; r++)
+        sum += counts[r] >= 0 ? counts[r] : ns + 1; /* a negative count makes sum != ns */
+    if (n_all != saved_ranks * (int64_t)n || n_counts != saved_ranks || ns != nl || sum != ns)
         return mo_errorf(err, MO_EFORMAT, "checkpoint metric state does not fit this model");
     int rank = mo_comm_rank(t->comm), same = saved_ranks == mo_comm_size(t->comm);
     eval_acc_reset(&t->train_acc);
@@ -200,6 +220,40 @@ static int restore_rank_metrics(trainer_t *t, const mo_ckpt_t *c, int64_t saved_
         }
         off += counts[r];
     }
+    return rc;
+}
+
+/* A float array entry of exactly `n` values into dst. */
+static int get_array(float *dst, const mo_ckpt_t *c, const char *name, size_t n, const char *path,
+                     mo_error_t *err)
+{
+    const float *p;
+    int64_t got;
+    int rc = mo_ckpt_get_f32(c, name, &p, &got, err);
+    if (!rc && (size_t)got != n)
+        rc = mo_errorf(err, MO_EFORMAT, "%s: entry '%s' holds %lld values, the model needs %zu",
+                       path, name, (long long)got, n);
+    if (!rc)
+        memcpy(dst, p, n * sizeof *p);
+    return rc;
+}
+
+static int get_final(trainer_t *t, const mo_ckpt_t *c, mo_error_t *err)
+{
+    const char *const *names;
+    const double *values;
+    int64_t nn, nv;
+    int rc = mo_ckpt_get_strv(c, "final_names", &names, &nn, err);
+    if (!rc)
+        rc = mo_ckpt_get_f64(c, "final_values", &values, &nv, err);
+    if (!rc && (nn != nv || nn > 2 * (MO_METRIC_MAX + 1)))
+        rc = mo_errorf(err, MO_EFORMAT, "checkpoint final metrics are malformed");
+    for (int64_t i = 0; !rc && i < nn; i++) {
+        mo_strlcpy(t->final_names[i], names[i], sizeof t->final_names[i]);
+        t->final_values[i] = values[i];
+    }
+    if (!rc)
+        t->n_final = (int)nn;
     return rc;
 }
 
@@ -230,14 +284,20 @@ int state_resume(trainer_t *t, mo_error_t *err)
                        "cannot resume from %s: it holds a model with %lld outputs and %lld "
                        "parameters, the spec describes %lld and %zu",
                        path, (long long)nout, (long long)np, (long long)m->n_out, m->n_params);
-    const float *p;
-    int64_t n;
-    if (!rc && !(rc = mo_ckpt_get_f32(c, "params", &p, &n, err)))
-        memcpy(t->params, p, (size_t)n * sizeof *p);
-    if (!rc && t->opt_m && !(rc = mo_ckpt_get_f32(c, "opt_m", &p, &n, err)))
-        memcpy(t->opt_m, p, (size_t)n * sizeof *p);
-    if (!rc && t->opt_v && !(rc = mo_ckpt_get_f32(c, "opt_v", &p, &n, err)))
-        memcpy(t->opt_v, p, (size_t)n * sizeof *p);
+    const char *fp = NULL;
+    if (!rc)
+        rc = mo_ckpt_get_str(c, "fingerprint", &fp, err);
+    if (!rc && strcmp(fp, t->fingerprint) != 0)
+        rc = mo_errorf(err, MO_EINVAL,
+                       "cannot resume: the checkpoint was made with %s; the spec "
+                       "now says %s",
+                       fp, t->fingerprint);
+    if (!rc)
+        rc = get_array(t->params, c, "params", m->n_params, path, err);
+    if (!rc && t->opt_m)
+        rc = get_array(t->opt_m, c, "opt_m", m->n_params, path, err);
+    if (!rc && t->opt_v)
+        rc = get_array(t->opt_v, c, "opt_v", m->n_params, path, err);
     if (!rc)
         rc = mo_ckpt_get_int(c, "step", &t->step, err);
     if (!rc)
@@ -250,6 +310,12 @@ int state_resume(trainer_t *t, mo_error_t *err)
         rc = mo_ckpt_get_int(c, "bad_evals", &t->bad_evals, err);
     if (!rc)
         rc = get_history(c, &t->history, err);
+    int64_t stopped = 0;
+    if (!rc)
+        rc = mo_ckpt_get_int(c, "stopped_early", &stopped, err);
+    t->stopped_early = stopped != 0;
+    if (!rc)
+        rc = get_final(t, c, err);
     if (!rc)
         rc = restore_rank_metrics(t, c, ranks, err);
     if (!rc && mo_comm_rank(t->comm) == 0) {

@@ -170,6 +170,7 @@ typedef struct {
     model_work_t work;
     train_data_t data;
     const char *output_dir;
+    mo_plugins_t *plugins; /* run events (may be NULL) */
 
     float *params, *grads, *opt_m, *opt_v; /* grads has n_params + 2 slots (loss, stop) */
     int64_t step, epoch, epoch_step;       /* steps done in all, epoch index, steps in epoch */
@@ -191,6 +192,8 @@ typedef struct {
     double t_start, t_allreduce, t_steps; /* seconds */
     int64_t start_ns;
     char *hosts; /* comma-separated hostnames of the ranks */
+    /* What a checkpoint must match to be resumed: model, optimiser, batch, seed, data shape. */
+    char fingerprint[512];
 } trainer_t;
 
 /* ---- state.c ---- */

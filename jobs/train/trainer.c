@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/time.h"
+#include "io/checkpoint.h"
 #include "jobs/train/train_impl.h"
 
 #include <cblas.h>
@@ -44,6 +45,7 @@ static void install_signals(saved_signals_t *saved)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* plugins' sockets and slow I/O should not see EINTR */
     sigemptyset(&sa.sa_mask);
     stop_requested = 0;
     sigaction(SIGTERM, &sa, &saved->term);
@@ -67,7 +69,8 @@ static double lr_at(const train_spec_t *s, int64_t step, int64_t total)
     case SCHED_CONSTANT:
         break;
     case SCHED_STEP:
-        lr *= pow(s->gamma, (double)(step / s->step_every));
+        /* Decay counts from the end of warm-up, as cosine does. */
+        lr *= pow(s->gamma, (double)((step - s->warmup) / s->step_every));
         break;
     case SCHED_COSINE: {
         int64_t span = total - s->warmup;
@@ -145,6 +148,7 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
     t->spec = s;
     t->comm = ctx->comm;
     t->output_dir = ctx->output_dir;
+    t->plugins = ctx->plugins;
     t->start_ns = mo_time_unix_ns();
     int size = mo_comm_size(t->comm);
     if (s->batch < size)
@@ -183,7 +187,8 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
         !t->byv || !t->pred || !t->score)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory for a model of %zu parameters", np);
     int64_t wrows = per_rank > 4096 ? per_rank : 4096;
-    rc = model_work_create(&t->work, t->be, &t->model, wrows, err);
+    if (!rc)
+        rc = model_work_create(&t->work, t->be, &t->model, wrows, err);
     if (!rc)
         rc = eval_acc_create(&t->train_acc, &t->data, per_rank, err);
     if (!rc)
@@ -195,6 +200,16 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
     if (rc)
         return rc;
     model_init(&t->model, t->params, s->seed);
+    static const char *const opt_names[] = {"sgd", "adam", "adamw"};
+    mo_buf_t fp = {0};
+    mo_buf_printf(&fp,
+                  "%d features -> %lld outputs, %zu params; %s lr %g mom %g%s wd %g; "
+                  "batch %lld; seed %llu",
+                  (int)s->n_features, (long long)t->model.n_out, t->model.n_params,
+                  opt_names[s->opt], s->lr, s->momentum, s->nesterov ? " nesterov" : "",
+                  s->weight_decay, (long long)s->batch, (unsigned long long)s->seed);
+    mo_strlcpy(t->fingerprint, fp.data ? fp.data : "", sizeof t->fingerprint);
+    mo_buf_free(&fp);
     t->steps_per_epoch = (t->data.n_train + s->batch - 1) / s->batch;
     t->total_steps = t->steps_per_epoch * s->epochs;
     if (s->max_steps > 0 && s->max_steps < t->total_steps)
@@ -280,8 +295,15 @@ static int evaluate(trainer_t *t, mo_error_t *err)
     int rc = 0;
     for (int i = 0; i < total && !rc; i++)
         rc = mo_history_add(&t->history, t->step, t->epoch, names[i], values[i]);
+    /* Run-level metrics come from rank 0 only (every rank holds the same reduced values). */
+    for (int i = 0; i < total && mo_comm_rank(t->comm) == 0; i++)
+        mo_plugins_metric(t->plugins, names[i], values[i], t->step, t->epoch, NULL, 0);
     if (rc)
-        return mo_errorf(err, MO_ENOMEM, "out of memory recording metrics");
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory recording metrics");
+    /* A rank that failed here must not leave the others in the next step's collectives. */
+    rc = mo_comm_agree(t->comm, rc, err);
+    if (rc)
+        return rc;
     for (int i = 0; i < total; i++) {
         memcpy(t->final_names[i], names[i], 32);
         t->final_values[i] = values[i];
@@ -316,9 +338,17 @@ static const char *find_metric(const trainer_t *t, const char *name, double *v)
 
 static void progress(trainer_t *t, int64_t samples, double elapsed, int epoch_end)
 {
+    double rate = elapsed > 0 ? (double)samples / elapsed : 0;
+    /* Per-rank figures from every rank (the plugins label them with the rank). */
+    mo_plugins_metric(t->plugins, "samples_per_second", rate, t->step, t->epoch, NULL, 0);
+    mo_plugins_metric(t->plugins, "allreduce_seconds_total", t->t_allreduce, t->step, t->epoch,
+                      NULL, 0);
     if (mo_comm_rank(t->comm) != 0)
         return;
-    double rate = elapsed > 0 ? (double)samples / elapsed : 0;
+    mo_plugins_metric(t->plugins, "train_loss", t->grads[t->model.n_params], t->step, t->epoch,
+                      NULL, 0);
+    mo_plugins_metric(t->plugins, "step", (double)t->step, t->step, t->epoch, NULL, 0);
+    mo_plugins_metric(t->plugins, "epoch", (double)(t->epoch + 1), t->step, t->epoch, NULL, 0);
     double eta = rate > 0 ? (double)(t->total_steps - t->step) * (double)t->spec->batch / rate : 0;
     char extra[160] = "";
     double v;
@@ -425,6 +455,20 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
     install_signals(&saved);
     int rc = trainer_setup(&t, s, ctx, err);
     rc = mo_comm_agree(ctx->comm, rc, err);
+    if (!rc && !ctx->resume) {
+        /* A fresh run into a folder holding another run's checkpoints would mix the two at
+         * the next --resume (pruning keeps the newest steps, whoever wrote them). */
+        char dir[4096], *found = NULL;
+        snprintf(dir, sizeof dir, "%s/checkpoints", ctx->output_dir);
+        int local = 0;
+        if (mo_comm_rank(ctx->comm) == 0 && mo_ckpt_latest(&found, dir, NULL) == 0)
+            local = mo_errorf(err, MO_EINVAL,
+                              "%s holds checkpoints of an earlier run (%s): add --resume to "
+                              "continue it, or give another --output",
+                              dir, found);
+        free(found);
+        rc = mo_comm_agree(ctx->comm, local, err);
+    }
     if (!rc && ctx->resume) {
         rc = mo_comm_agree(ctx->comm, state_resume(&t, err), err);
         if (rc == MO_ENOTFOUND && mo_comm_rank(ctx->comm) == 0)
@@ -442,14 +486,15 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
                     s->name, (long long)t.data.n_train, (long long)t.data.n_val, t.model.n_params,
                     (long long)t.total_steps, (long long)s->batch, mo_comm_size(ctx->comm));
     rc = train_loop(&t, err);
+    /* A final evaluation when the last one was not at the last step (or when nothing was
+     * evaluated in this process, e.g. a resume from a checkpoint at the last step). */
+    if (!rc && (t.n_final == 0 || t.history.n == 0 || t.history.step[t.history.n - 1] != t.step))
+        rc = evaluate(&t, err);
     const char *status = "ok";
     if (rc == MO_ESTOPPED)
         status = "preempted";
     else if (rc)
         status = "failed";
-    /* A final evaluation when the last one was not at the last step. */
-    if (!rc && (t.history.n == 0 || t.history.step[t.history.n - 1] != t.step))
-        rc = evaluate(&t, err);
     char why[256] = "";
     int gate_failures = 0;
     if (!rc && s->n_gates) {
@@ -469,6 +514,13 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
     }
     /* Until run.h5 is written a late stop signal is noted, not fatal. */
     restore_signals(&saved);
+    ctx->n_final = 0;
+    for (int i = 0; i < t.n_final && i < 32; i++) {
+        memcpy(ctx->final_names[i], t.final_names[i], 32);
+        ctx->final_values[i] = t.final_values[i];
+        ctx->n_final++;
+    }
+    ctx->gates_passed = gate_failures == 0;
     if (!rc && gate_failures)
         rc = mo_errorf(err, MO_EGATE, "quality gate not met: %s (%d of %zu gates failed)", why,
                        gate_failures, s->n_gates);

@@ -163,7 +163,7 @@ expect_stderr "training.batch_size 2 is smaller than the 3 ranks"
 expect_no_file runs/small_batch
 
 case_ "regression data under a classification model"
-maestro validate t.yml --set data.path=reg.h5 --set model.type=softmax --set model.hidden=null
+maestro validate t.yml --set data.path=reg.h5 --set 'model={type: softmax}'
 expect_exit 2
 expect_stderr "is a classification model but reg.h5 holds regression targets"
 
@@ -181,10 +181,44 @@ mpi 1 run t.yml --output runs/ck --set data.path=ten.h5 --resume
 expect_exit 2
 expect_stderr "trained on 8 features, the data has 10"
 
+case_ "a fresh run into a folder with another run's checkpoints is refused"
+mpi 1 run t.yml --output runs/ck
+expect_exit 2
+expect_stderr "holds checkpoints of an earlier run"
+expect_stderr "add --resume"
+
+case_ "resuming with another optimiser setting is refused"
+mpi 1 run t.yml --output runs/ck --resume --set optimizer.lr=0.2
+expect_exit 2
+expect_stderr "cannot resume: the checkpoint was made with"
+expect_stderr "lr 0.1"
+
+case_ "resuming a checkpoint at the last step reports the final metrics again"
+mpi 2 run t.yml --output runs/last --set training.checkpoint_every=228
+expect_exit 0
+before=$(metric runs/last/run.h5 val_accuracy)
+mpi 2 run t.yml --output runs/last --resume --set 'gates={val_accuracy: ">= 0.9"}'
+expect_exit 0
+after=$(metric runs/last/run.h5 val_accuracy)
+[ "$before" = "$after" ] && ok "val_accuracy $after kept" || fail "val_accuracy $before became $after"
+
+case_ "early stopping on val_accuracy defaults to mode max"
+# In min mode the first rise of accuracy would count as "no improvement" and stop at step 10.
+mpi 1 run t.yml --output runs/es --set 'training.early_stopping={metric: val_accuracy, patience: 2}' \
+  --set training.eval_every=5 --set training.epochs=2 --set optimizer.lr=0.01
+expect_exit 0
+steps=$("$PY" -c "import h5py; print(h5py.File('runs/es/run.h5')['provenance'].attrs['steps'])")
+[ "$steps" -gt 10 ] && ok "trained $steps steps" || fail "stopped at step $steps"
+
 case_ "--resume with no checkpoint"
 mpi 1 run t.yml --output runs/none --resume
 expect_exit 2
 expect_stderr "no checkpoint in"
+
+case_ "activation on a linear model is bad input"
+maestro validate t.yml --set 'model={type: softmax, activation: tanh}'
+expect_exit 2
+expect_stderr "model.activation applies to type mlp only"
 
 case_ "device: cuda is not built yet"
 maestro validate t.yml --set device=cuda

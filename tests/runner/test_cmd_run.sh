@@ -42,8 +42,8 @@ for np in 1 3; do
   expect_file runs/v/report.json
   run python3 -c "import json; r=json.load(open('runs/v/report.json')); assert r['status']=='ok' and r['rows']==1000 and r['ranks']==$np, r; assert all(c['pass'] for c in r['checks']); print('ok')"
   expect_exit 0
-  run sh -c 'ls runs/v | wc -l'
-  [ "$OUT" = "1" ] && ok "only report.json" || fail "runs/v holds: $(ls runs/v)"
+  run sh -c 'ls runs/v | tr "\n" " "'
+  [ "$OUT" = "report.json spec.yml " ] && ok "report.json and the resolved spec.yml" || fail "runs/v holds: $OUT"
 done
 
 case_ "a failed error check exits 1 and keeps the report"

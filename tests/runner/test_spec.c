@@ -326,6 +326,12 @@ static void test_spec__env_secret_provider(void)
     if (v)
         CU_ASSERT_STRING_EQUAL(v, "env-token-2");
     free(v);
+    /* NAME/KEY: MAESTRO_SECRET_<NAME>_<KEY>, so db/password reads the same variable. */
+    v = secret_value(c, "${secret:db/password}");
+    CU_ASSERT_PTR_NOT_NULL(v);
+    if (v)
+        CU_ASSERT_STRING_EQUAL(v, "env-pass-1");
+    free(v);
     unsetenv("MAESTRO_SECRET_DB_PASSWORD");
     unsetenv("MAESTRO_SECRET_API_TOKEN_V2");
     mo_cluster_destroy(c);
@@ -345,6 +351,16 @@ static void test_spec__files_secret_provider_drops_trailing_newline(void)
     CU_ASSERT_PTR_NOT_NULL(v);
     if (v)
         CU_ASSERT_STRING_EQUAL(v, "line one\nfile-pass-2");
+    free(v);
+    /* NAME/KEY: the secret volume layout <files_dir>/<name>/<key>. */
+    char d[700];
+    snprintf(d, sizeof d, "%s/db", secrets_dir);
+    mkdir(d, 0700);
+    mo_test_write_file(d, "password", "file-pass-3\n");
+    v = secret_value(c, "${secret:db/password}");
+    CU_ASSERT_PTR_NOT_NULL(v);
+    if (v)
+        CU_ASSERT_STRING_EQUAL(v, "file-pass-3");
     free(v);
     mo_cluster_destroy(c);
 }
@@ -390,8 +406,17 @@ static void test_spec__secret_not_found_lists_where_it_looked(void)
         MO_ENOTFOUND);
     char rest[900];
     snprintf(rest, sizeof rest,
-             "6:14: ${secret:nope}: secret 'nope' not found (looked in: env, files in %s, "
-             "kubernetes (provider not built yet))",
+             "6:14: ${secret:nope}: secret 'nope' not found (looked in: env MAESTRO_SECRET_NOPE, "
+             "files in %s, kubernetes (needs NAME/KEY))",
+             secrets_dir);
+    ASSERT_MSG(err, at("secret.yml", rest));
+    /* NAME/KEY: the variable it looked for; the Kubernetes API needs the plugin host. */
+    CU_ASSERT_EQUAL(
+        load_fail(write_spec("secret.yml", "description: ${secret:db/nope}\n"), &opts, &err),
+        MO_ENOTFOUND);
+    snprintf(rest, sizeof rest,
+             "6:14: ${secret:db/nope}: secret 'db/nope' not found (looked in: env "
+             "MAESTRO_SECRET_DB_NOPE, files in %s, kubernetes (plugin not loaded))",
              secrets_dir);
     ASSERT_MSG(err, at("secret.yml", rest));
     mo_cluster_destroy(c);
@@ -412,8 +437,13 @@ static void test_spec__invalid_secret_name_and_scheme(void)
     CU_ASSERT_EQUAL(
         load_fail(write_spec("secret.yml", "description: ${secret:../x}\n"), &opts, &err),
         MO_EINVAL);
-    ASSERT_MSG(err, at("secret.yml", "6:14: ${secret:../x}: secret name \"../x\" must be "
+    ASSERT_MSG(err, at("secret.yml", "6:14: ${secret:../x}: secret name \"..\" must be "
                                      "letters, digits, '-', '_' or '.'"));
+    CU_ASSERT_EQUAL(
+        load_fail(write_spec("secret.yml", "description: ${secret:db/../x}\n"), &opts, &err),
+        MO_EINVAL);
+    ASSERT_MSG(err, at("secret.yml", "6:14: ${secret:db/../x}: secret reference \"db/../x\" must "
+                                     "be NAME or NAME/KEY"));
     CU_ASSERT_EQUAL(
         load_fail(write_spec("secret.yml", "description: ${secret:.hidden}\n"), &opts, &err),
         MO_EINVAL);

@@ -181,6 +181,6 @@ printf 'kind: validate\ndata: {path: "${secret:nope}"}\nchecks: [{check: row_cou
 maestro validate specs/nosecret.yml --cluster c5.yml
 expect_exit 2
 expect_stderr "specs/nosecret.yml:2:"
-expect_stderr "secret 'nope' not found (looked in: env, files in secrets)"
+expect_stderr "secret 'nope' not found (looked in: env MAESTRO_SECRET_NOPE, files in secrets)"
 
 finish
