@@ -44,7 +44,9 @@ typedef int (*mo_cfg_resolve_fn)(char **out, const char *scheme, const char *nam
 typedef struct {
     mo_cfg_resolve_fn resolve; /* NULL: any `${scheme:...}` other than env is an error */
     void *resolve_ud;
-    int no_env; /* 1: leave `${env:...}` untouched (dump the spec as written) */
+    int no_env;    /* 1: leave `${env:...}` untouched (dump the spec as written) */
+    int keep_refs; /* 1: leave `${scheme:...}` other than env as written, unresolved (a first
+                      pass that only needs the parts of a file that hold no secrets) */
 } mo_cfg_opts_t;
 
 /* Flags for the getters. */

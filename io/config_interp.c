@@ -98,6 +98,11 @@ static int interp_ref(const mo_cfg_t *cfg, mo_cfg_node_t *n, const char *ref, si
         mo_buf_append(out, ref, len);
         return mo_buf_puts(out, "}");
     }
+    if (cfg->opts.keep_refs) {
+        mo_buf_puts(out, "${");
+        mo_buf_append(out, ref, len);
+        return mo_buf_puts(out, "}");
+    }
     char scheme[64], name[256];
     if (slen >= sizeof scheme || nlen >= sizeof name)
         return mo_cfg_errorf(err, MO_EINVAL, n, "reference too long: ${%.*s}", (int)len, ref);

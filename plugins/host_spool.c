@@ -14,6 +14,9 @@
  * process flushes only the payloads it spooled itself (pl->own), so no payload is delivered by
  * two ranks at once.
  *
+ * A payload the service refuses for good (the plugin's flush says MAESTRO_E_FAILED) moves to
+ * spool/<plugin>/rejected/: kept, not resent at every flush.
+ *
  * `maestro plugins flush RUN_DIR` (mo_plugins_flush_dir) takes every payload, after the run. It
  * opens one host per spool folder that holds payloads, so a plugin that cannot load or init
  * leaves only its own payloads behind.
@@ -437,11 +440,21 @@ void mo_plugins_spool_flush(plugin_t *pl, int all, int *delivered, int *left, in
             stop = 1;
             n_left++;
         } else {
-            /* Permanent refusal of this payload: keep it (nothing is lost; a later flush,
-             * perhaps with fixed configuration, may deliver it) and go on with the rest. */
-            mo_log_warn("plugins", "%s: flush of %s failed (%d); kept in the spool", pl->name, path,
-                        frc);
-            n_left++;
+            /* Permanent refusal of this payload: nothing is lost, but resending it at every
+             * flush would only repeat the refusal. It moves to rejected/, out of the queue,
+             * where a person can look at it (and move it back once the cause is fixed). */
+            char rej_dir[4096], rej[4400];
+            snprintf(rej_dir, sizeof rej_dir, "%s/rejected", pl->spool_dir);
+            snprintf(rej, sizeof rej, "%s/%s", rej_dir, e[i].fname);
+            if (mo_io_mkdir_p(rej_dir, NULL) == 0 && rename(path, rej) == 0) {
+                mo_log_warn("plugins", "%s: the service refused %s for good; moved to %s", pl->name,
+                            e[i].fname, rej);
+                done[i] = 1;
+            } else {
+                mo_log_warn("plugins", "%s: flush of %s failed (%d); kept in the spool", pl->name,
+                            path, frc);
+                n_left++;
+            }
         }
     }
     if (!all)

@@ -6,6 +6,8 @@
  */
 #include "runner/cluster.h"
 
+#include "runner/secrets.h"
+
 #include "core/alloc.h"
 #include "core/str.h"
 
@@ -239,6 +241,28 @@ static int read_kubernetes(mo_cluster_t *c, mo_cfg_node_t *launch, mo_error_t *e
     return rc;
 }
 
+/* Settings a service section may hold besides url: they become the configuration of the
+ * plugin that talks to that service (docs/plugins.md lists what each one means). */
+static const char *const *service_keys(const char *service)
+{
+    static const char *const mlflow[] = {"experiment", "token",        "username",
+                                         "password",   "registry_dir", "ca_file",
+                                         "timeout_s",  "retries",      NULL};
+    static const char *const pushgateway[] = {"job",          "interval", "delete_on_success",
+                                              "textfile_dir", "ca_file",  NULL};
+    static const char *const loki[] = {"tenant",  "batch_bytes",    "batch_wait", "output",
+                                       "labels",  "token",          "username",   "password",
+                                       "ca_file", "max_line_bytes", NULL};
+    static const char *const none[] = {NULL};
+    if (!strcmp(service, "mlflow"))
+        return mlflow;
+    if (!strcmp(service, "pushgateway"))
+        return pushgateway;
+    if (!strcmp(service, "loki"))
+        return loki;
+    return none;
+}
+
 static int read_service(mo_cfg_node_t *services, const char *key, mo_service_t *svc,
                         int (*ok)(const char *), const char *what, mo_error_t *err)
 {
@@ -247,7 +271,13 @@ static int read_service(mo_cfg_node_t *services, const char *key, mo_service_t *
     if (rc || !m)
         return rc;
     svc->configured = 1;
-    return get_checked_string(m, "url", &svc->url, ok, what, err);
+    rc = get_checked_string(m, "url", &svc->url, ok, what, err);
+    const char *const *keys = service_keys(key);
+    for (size_t i = 0; !rc && keys[i]; i++) {
+        const char *v = NULL;
+        rc = mo_cfg_get_string(m, keys[i], 0, &v, err);
+    }
+    return rc;
 }
 
 static int read_secrets_kubernetes(mo_cluster_t *c, mo_cfg_node_t *secrets, mo_error_t *err)
@@ -398,10 +428,10 @@ static int read_all(mo_cluster_t *c, mo_error_t *err)
     return rc;
 }
 
-int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err)
+/* A cluster with its defaults and the document at `path` loaded with `opts`. */
+static int load_doc(mo_cluster_t **out, const char *path, const mo_cfg_opts_t *opts,
+                    mo_error_t *err)
 {
-    if (!out)
-        return mo_errorf(err, MO_EINVAL, "mo_cluster_load: NULL out");
     *out = NULL;
     int rc;
     mo_cluster_t *c = mo_calloc(1, sizeof *c);
@@ -409,23 +439,62 @@ int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err)
         return mo_errorf(err, MO_ENOMEM, "out of memory loading cluster config");
     set_defaults(c);
     if (path) {
-        rc = mo_cfg_load_file(&c->doc, path, NULL, err);
+        rc = mo_cfg_load_file(&c->doc, path, opts, err);
         if (rc == MO_EIO) /* a cluster file the user named cannot be read: bad input */
             rc = err ? (err->code = MO_EINVAL) : MO_EINVAL;
     } else {
-        rc = mo_cfg_load_string(&c->doc, "(built-in cluster defaults)", "{}", NULL, err);
+        rc = mo_cfg_load_string(&c->doc, "(built-in cluster defaults)", "{}", opts, err);
     }
-    if (rc)
-        goto out;
-    c->path = path ? mo_cfg_file(c->doc) : NULL;
-    rc = read_all(c, err);
-out:
     if (rc) {
         mo_cluster_destroy(c);
         return rc;
     }
+    c->path = path ? mo_cfg_file(c->doc) : NULL;
     *out = c;
     return 0;
+}
+
+int mo_cluster_load_ex(mo_cluster_t **out, struct mo_plugins **secrets, const char *path,
+                       mo_error_t *err)
+{
+    if (!out)
+        return mo_errorf(err, MO_EINVAL, "mo_cluster_load: NULL out");
+    *out = NULL;
+    if (secrets)
+        *secrets = NULL;
+    mo_cluster_t *pre = NULL, *c = NULL;
+    mo_plugins_t *plugins = NULL;
+    /* Pass 1: the secrets section only, other references left as written. */
+    mo_cfg_opts_t keep = {NULL, NULL, 0, 1};
+    int rc = load_doc(&pre, path, &keep, err);
+    if (!rc)
+        rc = read_secrets(pre, mo_cfg_root(pre->doc), err);
+    if (!rc)
+        rc = mo_secrets_open_plugins(&plugins, pre, err);
+    /* Pass 2: everything, references resolved by those providers. */
+    mo_secrets_ctx_t ctx = {pre, plugins};
+    mo_cfg_opts_t full = {mo_secrets_resolve_ctx, &ctx, 0, 0};
+    if (!rc)
+        rc = load_doc(&c, path, &full, err);
+    if (!rc)
+        rc = read_all(c, err);
+    mo_cluster_destroy(pre);
+    if (rc) {
+        mo_cluster_destroy(c);
+        mo_plugins_close(plugins);
+        return rc;
+    }
+    if (secrets)
+        *secrets = plugins;
+    else
+        mo_plugins_close(plugins);
+    *out = c;
+    return 0;
+}
+
+int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err)
+{
+    return mo_cluster_load_ex(out, NULL, path, err);
 }
 
 void mo_cluster_destroy(mo_cluster_t *c)

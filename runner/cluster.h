@@ -67,8 +67,16 @@ typedef struct {
 /* Which file `--cluster` (may be NULL) resolves to; NULL when none (built-in defaults). */
 const char *mo_cluster_pick_path(const char *cli_path);
 
-/* Load and check `path` (NULL: built-in defaults). Caller owns *out (mo_cluster_destroy). */
+/* Load and check `path` (NULL: built-in defaults). Caller owns *out (mo_cluster_destroy).
+ * `${secret:...}` works anywhere but in the secrets section itself: the file is read twice,
+ * first for its secrets section (references left as written), then in full with those
+ * providers. */
 int mo_cluster_load(mo_cluster_t **out, const char *path, mo_error_t *err);
+/* The same, also handing over the secrets plugins it opened (for the spec's references);
+ * *secrets may be NULL when cluster.yml names none. Caller closes them (mo_plugins_close). */
+struct mo_plugins;
+int mo_cluster_load_ex(mo_cluster_t **out, struct mo_plugins **secrets, const char *path,
+                       mo_error_t *err);
 void mo_cluster_destroy(mo_cluster_t *c);
 
 #endif

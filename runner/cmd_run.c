@@ -108,15 +108,12 @@ static int parse_args(run_args_t *a, const char *cmd, int argc, char **argv, int
 /* Load cluster.yml and the spec; either may be skipped by passing NULL out-pointers. */
 static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *a, mo_error_t *err)
 {
-    int rc = mo_cluster_load(cluster, mo_cluster_pick_path(a->cluster_path), err);
-    if (rc || !spec)
-        return rc;
     mo_plugins_t *secrets = NULL;
-    rc = mo_secrets_open_plugins(&secrets, *cluster, err);
-    if (rc)
-        return rc;
-    mo_spec_opts_t so = {a->sets, a->n_sets, a->output, *cluster, secrets};
-    rc = mo_spec_load(spec, a->spec_path, &so, err);
+    int rc = mo_cluster_load_ex(cluster, &secrets, mo_cluster_pick_path(a->cluster_path), err);
+    if (!rc && spec) {
+        mo_spec_opts_t so = {a->sets, a->n_sets, a->output, *cluster, secrets};
+        rc = mo_spec_load(spec, a->spec_path, &so, err);
+    }
     mo_plugins_close(secrets); /* every reference is resolved by now */
     return rc;
 }

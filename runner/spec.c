@@ -134,7 +134,7 @@ int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, 
         return mo_errorf(err, MO_ENOMEM, "out of memory");
     s->secrets.cluster = opts ? opts->cluster : NULL;
     s->secrets.plugins = opts ? opts->secrets_plugins : NULL;
-    mo_cfg_opts_t copts = {mo_secrets_resolve_ctx, &s->secrets, 0};
+    mo_cfg_opts_t copts = {mo_secrets_resolve_ctx, &s->secrets, 0, 0};
     int rc = mo_cfg_load_file(&s->doc, path, &copts, err);
     if (rc == MO_EIO) /* the spec named on the command line cannot be read: bad input */
         rc = err ? (err->code = MO_EINVAL) : MO_EINVAL;

@@ -156,6 +156,21 @@ maestro validate --cluster c4.yml
 expect_exit 2
 expect_stderr "c4.yml:2:17: services.mlflow.url must be an http(s) URL"
 
+case_ "cluster.yml: a secret in a service section resolves, and is never printed"
+printf 'services:\n  mlflow: {url: "http://127.0.0.1:5", token: "${secret:mlflow/token}"}\nsecrets: {providers: [env]}\n' > c6.yml
+MAESTRO_SECRET_MLFLOW_TOKEN=hunter2-token maestro validate --cluster c6.yml
+expect_exit 0
+maestro validate --cluster c6.yml
+expect_exit 2
+expect_stderr "c6.yml:2:"
+expect_stderr "secret 'mlflow/token' not found (looked in: env MAESTRO_SECRET_MLFLOW_TOKEN)"
+
+case_ "cluster.yml: a service setting nobody reads is an unknown key"
+printf 'services:\n  loki: {url: "http://l:1", tenat: a}\n' > c7.yml
+maestro validate --cluster c7.yml
+expect_exit 2
+expect_stderr "unknown key 'tenat' in services.loki; did you mean 'tenant'?"
+
 case_ "cluster.yml of the repository is valid"
 maestro validate --cluster "$MAESTRO_SOURCE_DIR/cluster.yml"
 expect_exit 0
