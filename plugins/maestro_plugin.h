@@ -76,21 +76,21 @@ typedef struct {
 /* ---- what the host gives a plugin --------------------------------------------------------- */
 
 typedef struct {
-    const char *method;         /* "GET", "POST", "PUT", "DELETE" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *url;
     const maestro_kv_t *headers; /* e.g. {"Content-Type", "application/json"} */
     size_t n_headers;
-    const void *body;           /* may be NULL */
+    const void *body; /* may be NULL */
     size_t body_len;
-    int gzip;                   /* 1: gzip the body and send Content-Encoding: gzip */
-    double timeout_s;           /* 0: the host default (10 s) */
-    const char *bearer_token;   /* may be NULL; sent as Authorization, never logged */
+    int gzip;                                /* 1: gzip the body and send Content-Encoding: gzip */
+    double timeout_s;                        /* 0: the host default (10 s) */
+    const char *bearer_token;                /* may be NULL; sent as Authorization, never logged */
     const char *basic_user, *basic_password; /* may be NULL */
 } maestro_http_request_t;
 
 typedef struct {
-    long status;     /* HTTP status; 0 when no response (refused, timeout, DNS) */
-    char *body;      /* NUL-terminated; free with host->free_response */
+    long status; /* HTTP status; 0 when no response (refused, timeout, DNS) */
+    char *body;  /* NUL-terminated; free with host->free_response */
     size_t body_len;
     char error[256]; /* transport error text when status == 0 */
 } maestro_http_response_t;
@@ -128,7 +128,7 @@ typedef struct {
     const char *spec_text;  /* the resolved spec, secrets as references */
     const char *git_commit; /* Maestro's */
     const char *maestro_version;
-    int rank, ranks;        /* this process, and the run's rank count */
+    int rank, ranks; /* this process, and the run's rank count */
     int64_t start_ns;
     const maestro_kv_t *params; /* the flattened spec ("optimizer.lr" -> "0.05") */
     size_t n_params;
@@ -171,7 +171,7 @@ typedef struct {
     const char *const *metric_names; /* final metrics */
     const double *metric_values;
     size_t n_metrics;
-    int gates_passed;   /* 1 when every gate passed (or there were none) */
+    int gates_passed;           /* 1 when every gate passed (or there were none) */
     const char *model_path;     /* run.h5, or NULL when the run made no model */
     const char *registry_model; /* spec registry.model, or NULL */
     const char *registry_alias; /* spec registry.alias, or NULL */
@@ -183,7 +183,7 @@ typedef struct maestro_plugin {
     uint32_t abi_major, abi_minor;
     uint32_t struct_size; /* sizeof(maestro_plugin_t) in the plugin */
     maestro_plugin_type_t type;
-    const char *name;     /* what specs write in plugins: [...] */
+    const char *name; /* what specs write in plugins: [...] */
     const char *version;
     const char *description;
 
@@ -199,8 +199,8 @@ typedef struct maestro_plugin {
     /* Secrets providers: resolve `name`/`key` into buf (NUL-terminated). *needed gets the
      * length + 1; when buflen is smaller, return MAESTRO_E_RETRY and the host calls again with
      * a buffer of *needed bytes. MAESTRO_E_NOTFOUND passes to the next provider. */
-    int (*resolve_secret)(void *state, const char *name, const char *key, char *buf,
-                          size_t buflen, size_t *needed);
+    int (*resolve_secret)(void *state, const char *name, const char *key, char *buf, size_t buflen,
+                          size_t *needed);
 } maestro_plugin_t;
 
 #endif
