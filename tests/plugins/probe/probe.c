@@ -1,4 +1,4 @@
-/* stub.c - test plugin with configurable behaviour: event sleeps `sleep_ms` (default 0) and
+/* probe.c - test plugin with configurable behaviour: event sleeps `sleep_ms` (default 0) and
  * answers `rc` (ok | failed | retry | config-at-init). Only init, event and fini are set; the
  * other optional callbacks are NULL, which the host must survive. */
 #include "maestro_plugin.h"
@@ -11,12 +11,12 @@
 typedef struct {
     long sleep_ms;
     int rc;
-} stub_t;
+} probe_t;
 
-static int stub_init(void **state, const maestro_host_t *host, char *errbuf, size_t errlen)
+static int probe_init(void **state, const maestro_host_t *host, char *errbuf, size_t errlen)
 {
     const char *s = host->config(host->ctx, "sleep_ms"), *rc = host->config(host->ctx, "rc");
-    stub_t *st = calloc(1, sizeof *st);
+    probe_t *st = calloc(1, sizeof *st);
     if (!st)
         return MAESTRO_E_FAILED;
     st->sleep_ms = s ? strtol(s, NULL, 10) : 0;
@@ -34,14 +34,14 @@ static int stub_init(void **state, const maestro_host_t *host, char *errbuf, siz
     return MAESTRO_OK;
 }
 
-static void stub_fini(void *state)
+static void probe_fini(void *state)
 {
     free(state);
 }
 
-static int stub_event(void *state, const maestro_event_t *ev)
+static int probe_event(void *state, const maestro_event_t *ev)
 {
-    stub_t *st = state;
+    probe_t *st = state;
     (void)ev;
     if (st->sleep_ms > 0) {
         struct timespec ts = {st->sleep_ms / 1000, (st->sleep_ms % 1000) * 1000000L};
@@ -55,9 +55,9 @@ MAESTRO_PLUGIN_EXPORT const maestro_plugin_t maestro_plugin = {
     .abi_minor = MAESTRO_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(maestro_plugin_t),
     .type = MAESTRO_PLUGIN_METRICS,
-    .name = "stub",
+    .name = "probe",
     .version = "0.1",
-    .init = stub_init,
-    .fini = stub_fini,
-    .event = stub_event,
+    .init = probe_init,
+    .fini = probe_fini,
+    .event = probe_event,
 };
