@@ -14,7 +14,8 @@
 #ifndef MAESTRO_MLFLOW_IMPL_H
 #define MAESTRO_MLFLOW_IMPL_H
 
-#ifndef MAESTRO_PLUGIN_H /* tests/plugins/test_mlflow.c compiles these files in, header first */
+#ifndef MAESTRO_PLUGIN_H /* tests/plugins/test_mlflow*.c compile these files in (through           \
+                            mlflow_fixtures.h), header first */
 #include "maestro_plugin.h"
 #endif
 

@@ -1,7 +1,7 @@
 /* test_cmd_registry.c - `maestro registry list | show` on a local registry folder
  *
  * The folder is laid out by hand here exactly as the mlflow plugin's embedded default writes
- * it (tests/plugins/test_mlflow.c checks the writer side), including what a crash leaves (a
+ * it (tests/plugins/test_mlflow_local.c checks the writer side), including what a crash leaves (a
  * hidden .tmp-* version folder) and damaged files. The command runs in-process with its
  * stdout and stderr captured, and the test checks what a user would see.
  */

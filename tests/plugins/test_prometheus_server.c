@@ -1,4 +1,5 @@
-/* test_prometheus.c - the prometheus plugin through the real host, against a real Pushgateway
+/* test_prometheus_server.c - the prometheus plugin through the real host, against a real
+ * Pushgateway
  *
  * Each test starts Debian's prometheus-pushgateway on a free loopback port through
  * scripts/services/pushgateway.sh (posix_spawn, argv array), drives the plugin the way the
@@ -6,369 +7,13 @@
  * later flush) and reads back what the gateway holds: GET /api/v1/metrics (JSON, parsed with
  * jansson) for groups, labels and values, GET /metrics for the exposition Prometheus scrapes.
  * The gateway is a test dependency installed by scripts/install-deps.sh: when it is missing
- * the test fails and says so, it never skips.
+ * the test fails and says so, it never skips. The helpers are in prometheus_server_fixtures.h.
  */
-#include "plugins/host.h"
+#include "tests/plugins/prometheus_server_fixtures.h"
 
-#include "core/log.h"
-#include "tests/unit.h"
+/* ---- tests ---------------------------------------------------------------------------------- */
 
-#include <curl/curl.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <pthread.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
-
-/* Values that need every escape: quote, backslash, newline, and a slash for the path. */
-#define AWKWARD_RUN "we\"ird\\run/1\nx"
-#define AWKWARD_NAME "na\"me\\with\nnewline"
-
-/* ---- the gateway ---------------------------------------------------------------------------- */
-
-#define MAX_GW 8
-static char gw_dirs[MAX_GW][512];
-static int n_gw;
-
-/* Run scripts/services/pushgateway.sh CMD DIR [PORT]; returns its exit status. */
-static int gw_script(const char *cmd, const char *dir, const char *port)
-{
-    const char *src = getenv("MAESTRO_SOURCE_DIR");
-    if (!src) {
-        fprintf(stderr, "test_prometheus: MAESTRO_SOURCE_DIR is not set (ctest sets it)\n");
-        return -1;
-    }
-    char script[1024];
-    snprintf(script, sizeof script, "%s/scripts/services/pushgateway.sh", src);
-    char *argv[] = {"bash", script, (char *)cmd, (char *)dir, (char *)port, NULL};
-    /* stdout carries the port; keep it out of the test's output */
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "bash", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void stop_all_gateways(void)
-{
-    for (int i = 0; i < n_gw; i++)
-        gw_script("stop", gw_dirs[i], NULL);
-}
-
-/* Start a gateway (on `port` when given) and return its base URL (static buffer), or NULL
- * after reporting why. */
-static const char *gw_start(const char *name, const char *port)
-{
-    static char url[128];
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/gw-%s", mo_test_tmpdir(), name);
-    int known = 0;
-    for (int i = 0; i < n_gw; i++)
-        known |= !strcmp(gw_dirs[i], dir);
-    if (!known && n_gw < MAX_GW)
-        snprintf(gw_dirs[n_gw++], sizeof gw_dirs[0], "%s", dir);
-    int rc = gw_script("start", dir, port);
-    if (rc != 0) {
-        if (rc == 4)
-            fprintf(stderr, "\ntest_prometheus: FAILED: Debian's prometheus-pushgateway is not "
-                            "installed; the tests need it (scripts/install-deps.sh)\n");
-        else
-            fprintf(stderr, "\ntest_prometheus: pushgateway.sh start failed (%d)\n", rc);
-        return NULL;
-    }
-    char path[600], p[16] = "";
-    snprintf(path, sizeof path, "%s/PORT", dir);
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(p, sizeof p, f)) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    p[strcspn(p, "\n")] = '\0';
-    snprintf(url, sizeof url, "http://127.0.0.1:%s", p);
-    return url;
-}
-
-/* The gateway most tests share (each run id is its own group), started once. */
-static const char *gw_main(void)
-{
-    static char url[128];
-    if (!url[0]) {
-        const char *u = gw_start("main", NULL);
-        if (u)
-            snprintf(url, sizeof url, "%s", u);
-    }
-    return url[0] ? url : NULL;
-}
-
-static void gw_stop(const char *name)
-{
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/gw-%s", mo_test_tmpdir(), name);
-    CU_ASSERT_EQUAL(gw_script("stop", dir, NULL), 0);
-}
-
-/* ---- HTTP reads ----------------------------------------------------------------------------- */
-
-typedef struct {
-    char *data;
-    size_t len;
-} sink_t;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    sink_t *s = ud;
-    size_t n = size * nmemb;
-    char *p = realloc(s->data, s->len + n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + s->len, ptr, n);
-    s->len += n;
-    p[s->len] = '\0';
-    s->data = p;
-    return n;
-}
-
-/* method url [body] -> HTTP status, response body in *out (caller frees; may be NULL). */
-static long http(const char *method, const char *url, const char *body, char **out)
-{
-    CURL *h = curl_easy_init();
-    sink_t s = {calloc(1, 1), 0};
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    if (out)
-        *out = s.data;
-    else
-        free(s.data);
-    return status;
-}
-
-/* The group with exactly these grouping labels in GET /api/v1/metrics (NULL: none). The
- * returned object belongs to *root (json_decref it). */
-static json_t *find_group(const char *gw, const char *job, const char *run, const char *rank,
-                          json_t **root)
-{
-    char url[256], *body = NULL;
-    snprintf(url, sizeof url, "%s/api/v1/metrics", gw);
-    *root = NULL;
-    if (http("GET", url, NULL, &body) != 200) {
-        free(body);
-        return NULL;
-    }
-    *root = json_loads(body, 0, NULL);
-    free(body);
-    json_t *data = json_object_get(*root, "data");
-    size_t i;
-    json_t *g;
-    json_array_foreach(data, i, g)
-    {
-        json_t *l = json_object_get(g, "labels");
-        const char *j = json_string_value(json_object_get(l, "job"));
-        const char *r = json_string_value(json_object_get(l, "run"));
-        const char *k = json_string_value(json_object_get(l, "rank"));
-        if (j && r && k && !strcmp(j, job) && !strcmp(r, run) && !strcmp(k, rank) &&
-            json_object_size(l) == 3)
-            return g;
-    }
-    return NULL;
-}
-
-/* The value (as the gateway writes it) of `family` in group g whose labels include
- * label=value (label NULL: the family's only series); NULL when there is none. */
-static const char *series(json_t *g, const char *family, const char *label, const char *value)
-{
-    json_t *fam = json_object_get(g, family);
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(fam, "metrics"), i, m)
-    {
-        const char *v =
-            json_string_value(json_object_get(json_object_get(m, "labels"), label ? label : "job"));
-        if (!label || (v && !strcmp(v, value)))
-            return json_string_value(json_object_get(m, "value"));
-    }
-    return NULL;
-}
-
-static const char *family_type(json_t *g, const char *family)
-{
-    return json_string_value(json_object_get(json_object_get(g, family), "type"));
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Wait up to 10 s for `family` to appear in the group (pushes are asynchronous). */
-static int wait_series(const char *gw, const char *run, const char *rank, const char *family,
-                       const char *want)
-{
-    for (int i = 0; i < 200; i++) {
-        json_t *root;
-        json_t *g = find_group(gw, "maestro", run, rank, &root);
-        const char *v = g ? series(g, family, NULL, NULL) : NULL;
-        int ok = v && (!want || !strcmp(v, want));
-        json_decref(root);
-        if (ok)
-            return 1;
-        sleep_ms(50);
-    }
-    fprintf(stderr, "\n  %s=%s never appeared in run %s rank %s\n", family, want ? want : "*", run,
-            rank);
-    return 0;
-}
-
-/* ---- captured log lines -----------------------------------------------------------------------
- */
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[65536];
-static size_t log_len;
-
-static void capture(const mo_log_record_t *rec, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    int n = snprintf(log_text + log_len, sizeof log_text - log_len, "%d %s: %s\n", (int)rec->level,
-                     rec->component, rec->msg);
-    if (n > 0 && log_len + (size_t)n < sizeof log_text)
-        log_len += (size_t)n;
-    pthread_mutex_unlock(&log_lock);
-}
-
-static void log_clear(void)
-{
-    pthread_mutex_lock(&log_lock);
-    log_len = 0;
-    log_text[0] = '\0';
-    pthread_mutex_unlock(&log_lock);
-}
-
-static int log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_lock);
-    int found = strstr(log_text, needle) != NULL;
-    pthread_mutex_unlock(&log_lock);
-    if (!found)
-        fprintf(stderr, "\n  no log line has [%s]; the log:\n%s", needle, log_text);
-    return found;
-}
-
-/* ---- driving the plugin as the runner does ----------------------------------------------------
- */
-
-static const char *make_run_dir(const char *name)
-{
-    static char dir[512];
-    snprintf(dir, sizeof dir, "%s/%s", mo_test_tmpdir(), name);
-    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-    return dir;
-}
-
-static mo_plugins_t *open_plugin(const maestro_kv_t *cfg, size_t n, const char *run_dir, int rank)
-{
-    mo_plugin_request_t req = {"prometheus", cfg, n};
-    mo_plugins_opts_t opts = {rank, 2, run_dir, 20};
-    mo_plugins_t *p = NULL;
-    mo_error_t err = {0};
-    int rc = mo_plugins_open(&p, &req, 1, &opts, &err);
-    CU_ASSERT_EQUAL(rc, 0);
-    if (rc)
-        fprintf(stderr, "\n  mo_plugins_open: %s\n", err.msg);
-    return p;
-}
-
-static maestro_run_info_t info(const char *run_id, const char *run_dir, int rank)
-{
-    maestro_run_info_t r = {.run_id = run_id,
-                            .run_name = AWKWARD_NAME,
-                            .job_kind = "train",
-                            .run_dir = run_dir,
-                            .git_commit = "0123456789ab",
-                            .maestro_version = "0.1.0",
-                            .rank = rank,
-                            .ranks = 2};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r.start_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    return r;
-}
-
-static void epoch(mo_plugins_t *p, int e, double loss, double acc)
-{
-    mo_plugins_metric(p, "train_loss", loss, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "val_accuracy", acc, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "accuracy", acc + 0.01, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "samples_per_second", 1000.5 * e, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "allreduce_seconds_total", 0.25 * e, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "checkpoint_seconds", 0.125, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "step", e * 10, e * 10, e, NULL, 0);
-    mo_plugins_metric(p, "epoch", e, e * 10, e, NULL, 0);
-}
-
-static void end(mo_plugins_t *p, const maestro_run_info_t *ri, const char *status, double secs)
-{
-    static const char *const names[] = {"val_accuracy", "train_loss"};
-    static const double values[] = {0.875, 0.0625};
-    maestro_run_end_t e = {.status = status,
-                           .exit_code = 0,
-                           .end_ns = ri->start_ns + (int64_t)(secs * 1e9),
-                           .metric_names = names,
-                           .metric_values = values,
-                           .n_metrics = 2,
-                           .gates_passed = 1};
-    mo_plugins_run_end(p, &e);
-}
-
-/* Payload files (<digits>-<kind>) in run_dir/spool/prometheus. */
-static int spooled(const char *run_dir)
-{
-    char dir[700];
-    snprintf(dir, sizeof dir, "%s/spool/prometheus", run_dir);
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += e->d_name[0] >= '0' && e->d_name[0] <= '9' && strchr(e->d_name, '-');
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/* ---- tests ------------------------------------------------------------------------------------
- */
-
-static void test_prometheus__run_read_back_from_gateway(void)
+static void test_prometheus_server__run_read_back_from_gateway(void)
 {
     const char *gw = gw_main();
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
@@ -435,7 +80,7 @@ static void test_prometheus__run_read_back_from_gateway(void)
     CU_ASSERT_EQUAL(spooled(dir), 0);
 }
 
-static void test_prometheus__other_rank_has_its_own_group(void)
+static void test_prometheus_server__other_rank_has_its_own_group(void)
 {
     const char *gw = gw_main();
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
@@ -463,7 +108,7 @@ static void test_prometheus__other_rank_has_its_own_group(void)
     json_decref(root);
 }
 
-static void test_prometheus__delete_on_success_removes_the_group(void)
+static void test_prometheus_server__delete_on_success_removes_the_group(void)
 {
     const char *gw = gw_main();
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
@@ -522,7 +167,7 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static void test_prometheus__textfile_mode_parses_back(void)
+static void test_prometheus_server__textfile_mode_parses_back(void)
 {
     const char *dir = make_run_dir("run-textfile");
     mo_plugins_t *p = open_plugin(NULL, 0, dir, 0);
@@ -583,7 +228,7 @@ static void test_prometheus__textfile_mode_parses_back(void)
     free(text);
 }
 
-static void test_prometheus__gateway_down_spooled_then_flushed(void)
+static void test_prometheus_server__gateway_down_spooled_then_flushed(void)
 {
     /* a port that was free a moment ago and has nobody listening now */
     const char *gw = gw_start("later", NULL);
@@ -640,7 +285,7 @@ static int wait_spooled(const char *run_dir, int n)
     return 0;
 }
 
-static void test_prometheus__ranks_spool_side_by_side_nothing_lost(void)
+static void test_prometheus_server__ranks_spool_side_by_side_nothing_lost(void)
 {
     const char *gw = gw_start("ranks", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
@@ -693,7 +338,7 @@ static void test_prometheus__ranks_spool_side_by_side_nothing_lost(void)
     json_decref(root);
 }
 
-static void test_prometheus__4xx_is_a_warning_not_spooled(void)
+static void test_prometheus_server__4xx_is_a_warning_not_spooled(void)
 {
     const char *gw = gw_start("conflict", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
@@ -739,7 +384,7 @@ static void test_prometheus__4xx_is_a_warning_not_spooled(void)
     CU_ASSERT_EQUAL(spooled(dir), 0);
 }
 
-static void test_prometheus__bad_config_fails_open(void)
+static void test_prometheus_server__bad_config_fails_open(void)
 {
     maestro_kv_t cfg[] = {{"interval", "soon"}};
     mo_plugin_request_t req = {"prometheus", cfg, 1};
@@ -752,14 +397,14 @@ static void test_prometheus__bad_config_fails_open(void)
 }
 
 static CU_TestInfo tests[] = {
-    MO_TEST(test_prometheus__run_read_back_from_gateway),
-    MO_TEST(test_prometheus__other_rank_has_its_own_group),
-    MO_TEST(test_prometheus__delete_on_success_removes_the_group),
-    MO_TEST(test_prometheus__textfile_mode_parses_back),
-    MO_TEST(test_prometheus__gateway_down_spooled_then_flushed),
-    MO_TEST(test_prometheus__ranks_spool_side_by_side_nothing_lost),
-    MO_TEST(test_prometheus__4xx_is_a_warning_not_spooled),
-    MO_TEST(test_prometheus__bad_config_fails_open),
+    MO_TEST(test_prometheus_server__run_read_back_from_gateway),
+    MO_TEST(test_prometheus_server__other_rank_has_its_own_group),
+    MO_TEST(test_prometheus_server__delete_on_success_removes_the_group),
+    MO_TEST(test_prometheus_server__textfile_mode_parses_back),
+    MO_TEST(test_prometheus_server__gateway_down_spooled_then_flushed),
+    MO_TEST(test_prometheus_server__ranks_spool_side_by_side_nothing_lost),
+    MO_TEST(test_prometheus_server__4xx_is_a_warning_not_spooled),
+    MO_TEST(test_prometheus_server__bad_config_fails_open),
     CU_TEST_INFO_NULL,
 };
 
@@ -772,7 +417,7 @@ int main(void)
     mo_log_set_sink(capture, NULL);
     mo_test_tmpdir(); /* first, so that its removal at exit runs after the gateways stop */
     atexit(stop_all_gateways);
-    int rc = mo_test_main("plugins/prometheus", tests);
+    int rc = mo_test_main("plugins/prometheus_server", tests);
     stop_all_gateways();
     n_gw = 0;
     mo_log_set_sink(NULL, NULL);
