@@ -14,8 +14,9 @@
 #ifndef MAESTRO_MLFLOW_IMPL_H
 #define MAESTRO_MLFLOW_IMPL_H
 
-#ifndef MAESTRO_PLUGIN_H /* tests/plugins/test_mlflow*.c compile these files in (through           \
-                            mlflow_fixtures.h), header first */
+/* tests/plugins/test_mlflow*.c compile these files in (through mlflow_fixtures.h), with the
+ * ABI header included first. */
+#ifndef MAESTRO_PLUGIN_H
 #include "maestro_plugin.h"
 #endif
 
