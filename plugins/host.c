@@ -25,6 +25,7 @@
 #include "core/time.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,25 @@ static void process_end(mo_plugins_t *p, const maestro_run_end_t *end)
     for (size_t i = 0; i < p->n; i++)
         if (p->pl[i].desc->run_end)
             note(&p->pl[i], "run_end", p->pl[i].desc->run_end(p->pl[i].state, end));
+    /* What run_end itself could not send (a short run's only batch goes out there) gets a few
+     * more tries: a service that answered 503 a moment ago is often back a second later. */
+    for (int attempt = 0, wait_ms = 500; attempt < 2; attempt++, wait_ms *= 3) {
+        int pending = 0;
+        for (size_t i = 0; i < p->n; i++)
+            pending += mo_plugins_spool_pending(&p->pl[i]);
+        if (!pending)
+            break;
+        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        for (size_t i = 0; i < p->n; i++) {
+            int delivered = 0, left = 0, stalled = 0;
+            if (mo_plugins_spool_pending(&p->pl[i]))
+                mo_plugins_spool_flush(&p->pl[i], 0, &delivered, &left, &stalled);
+            if (delivered)
+                mo_log_info("plugins", "%s: delivered %d spooled payloads after run end",
+                            p->pl[i].name, delivered);
+        }
+    }
     for (size_t i = 0; i < p->n; i++) {
         int left = mo_plugins_spool_pending(&p->pl[i]);
         if (left)

@@ -32,7 +32,8 @@ static const char plugins_help[] =
     "       from cluster.yml as in a run (prometheus: services.pushgateway; loki, mlflow and\n"
     "       others: services.<name>); --cluster FILE, else $MAESTRO_CLUSTER, else\n"
     "       ./cluster.yml. Exit 0 when nothing is left, 1 when payloads remain (the service\n"
-    "       is still away: run it again later), 2 on bad input.\n\n"
+    "       is still away: run it again later) or a service refused some for good (they are\n"
+    "       kept in spool/<plugin>/rejected/), 2 on bad input.\n\n"
     "Writing a plugin: docs/plugins.md.\n";
 
 /* ---- list --------------------------------------------------------------------------------- */
@@ -112,6 +113,31 @@ typedef struct {
 
 #define MAX_SPOOLED_PLUGINS 64
 
+/* Payloads a service refused for good sit in spool/<plugin>/rejected/ (plugins/host_spool.c). */
+static int count_rejected(const char *run_dir)
+{
+    char spool[4096];
+    snprintf(spool, sizeof spool, "%s/spool", run_dir);
+    DIR *d = opendir(spool);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char rej[4400];
+        snprintf(rej, sizeof rej, "%s/%s/rejected", spool, de->d_name);
+        DIR *r = opendir(rej);
+        struct dirent *f;
+        while (r && (f = readdir(r)))
+            n += f->d_name[0] != '.';
+        if (r)
+            closedir(r);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static int flush_rank0(void *ud, mo_error_t *err)
 {
     const flush_args_t *a = ud;
@@ -156,6 +182,13 @@ static int flush_rank0(void *ud, mo_error_t *err)
     if (rc)
         goto out;
     printf("%s: delivered %d spooled payloads, %d left\n", a->run_dir, delivered, left);
+    int rejected = count_rejected(a->run_dir);
+    if (rejected && !left)
+        rc = mo_errorf(err, MO_ESERVICE,
+                       "%d payloads were refused by their service for good and are kept under "
+                       "%s/spool/*/rejected/ (see the warnings above); move them back into the "
+                       "spool folder once the cause is fixed",
+                       rejected, a->run_dir);
     if (left)
         rc = mo_errorf(err, MO_ESERVICE,
                        "%d payloads still spooled under %s/spool (their service is still away); "
