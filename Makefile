@@ -35,7 +35,7 @@ test-unit: build
 # for why MPI processes run without leak detection).
 test-sanitize: deps
 	cmake -S . -B $(ASAN) -DMAESTRO_WERROR=$(WERROR) -DMAESTRO_SANITIZE=address,undefined \
-	      -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	      -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 

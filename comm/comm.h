@@ -87,4 +87,61 @@ void mo_comm_abort(mo_comm_t *c, int exit_code, const char *fmt, ...)
 /* Size in bytes of one element of `dtype`; 0 for a value that is not a mo_dtype_t. */
 size_t mo_dtype_size(mo_dtype_t dtype);
 
+/* ---- groups of ranks (comm/group.c) --------------------------------------------------------- */
+
+/* Collective over `c`: a handle for the ranks of `c` that passed the same `color`, numbered by
+ * `key` (ties by rank in `c`), with MPI_ERRORS_RETURN and its own node-local split. A negative
+ * color joins no group: *out is NULL on that rank and 0 is returned. The caller owns *out
+ * (mo_comm_destroy frees its communicators; MPI stays up). Every collective, mo_comm_agree and
+ * the messages below work on it, with ranks numbered inside the group. Arguments are agreed
+ * on before the split, so a bad argument on one rank fails every rank instead of hanging; a
+ * failure after the split also fails every rank, and no rank keeps a half-made group. */
+int mo_comm_split(mo_comm_t **out, mo_comm_t *c, int color, int key, mo_error_t *err);
+
+/* The sweep layout (docs/operations-mpi.md, "Trial groups"). World rank 0 is the controller.
+ * The ranks that run trials (all of them when controller_separate is 0, ranks 1..size-1
+ * otherwise) are cut, in rank order, into `parallel_trials` contiguous groups; with W such
+ * ranks, each group has W / parallel_trials ranks and the first W % parallel_trials groups one
+ * more. With controller_separate 0, rank 0 is the first rank (the leader) of group 0 and runs
+ * the controller between that group's steps. Pure arithmetic, no MPI: *first is the world rank
+ * of the group's leader, *count its ranks. MO_EINVAL when the layout is impossible. */
+int mo_comm_trial_group_range(int *first, int *count, int world_size, int parallel_trials,
+                              int controller_separate, int group, mo_error_t *err);
+
+/* Collective over `world`: split it as mo_comm_trial_group_range says. On each rank *group is
+ * this rank's group (caller owns it; group rank 0 is the leader) and *group_index its number,
+ * 0..parallel_trials-1; the separate controller gets *group NULL and *group_index -1.
+ * *n_groups is parallel_trials. parallel_trials larger than the ranks that can run trials is
+ * MO_EINVAL ("parallel_trials 4 is larger than the 2 ranks of this run") on every rank. */
+int mo_comm_trial_groups(mo_comm_t **group, int *group_index, int *n_groups, mo_comm_t *world,
+                         int parallel_trials, int controller_separate, mo_error_t *err);
+
+/* Small point-to-point messages (controller <-> group leaders): opaque bytes with a tag in
+ * 0..MO_COMM_MSG_TAGS-1. On the wire the MPI tag is MO_COMM_MSG_TAG_BASE + tag, a range kept
+ * for these messages: other point-to-point traffic on a Maestro communicator must use tags
+ * outside it. Collectives cannot collide with them whatever the tag (MPI keeps collective
+ * traffic in its own context). Messages between two ranks arrive in the order sent (per tag).
+ * A message to oneself (the controller is also group 0's leader) is queued in-process. */
+#define MO_COMM_MSG_TAGS 64
+#define MO_COMM_MSG_TAG_BASE 32000 /* MPI guarantees tags up to 32767 */
+#define MO_COMM_ANY_SOURCE (-1)
+#define MO_COMM_ANY_TAG (-1)
+
+/* Send `len` bytes (at most INT_MAX) to rank `dest` of `c`. Returns when `buf` may be reused:
+ * at once for small messages (sent eagerly by MPI; the limit is transport-dependent, a few
+ * KiB to 64 KiB in Open MPI), for larger ones once `dest` polls or receives. */
+int mo_comm_send_msg(mo_comm_t *c, int dest, int tag, const void *buf, size_t len, mo_error_t *err);
+
+/* Never waits for a sender: if a message with a tag of the range is waiting from any rank,
+ * receive it and set *got to 1, else set *got to 0. On a message, *src is the sender's rank,
+ * *tag its tag, *buf a malloc'd copy the caller frees, holding *len bytes followed by a NUL
+ * that *len does not count (a text payload is a C string; a 0-byte message gives ""). */
+int mo_comm_poll_msg(mo_comm_t *c, int *src, int *tag, void **buf, size_t *len, int *got,
+                     mo_error_t *err);
+
+/* Wait for a message from `src` (or MO_COMM_ANY_SOURCE) with `tag` (or MO_COMM_ANY_TAG, any
+ * tag of the range); *buf and *len as for mo_comm_poll_msg. Waiting for a message from
+ * oneself with none queued is MO_EINVAL (it could never arrive). */
+int mo_comm_recv_msg(mo_comm_t *c, int src, int tag, void **buf, size_t *len, mo_error_t *err);
+
 #endif
