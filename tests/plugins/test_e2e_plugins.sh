@@ -2,7 +2,8 @@
 # test_e2e_plugins.sh - a 2-rank training run reporting to the platform, end to end, as a
 # platform engineer would check it: a real Pushgateway, the Loki fake (tenant required), a real
 # MLflow server (tracking, artifact proxy, model registry) and the Kubernetes Secrets fake, all on
-# 127.0.0.1.
+# 127.0.0.1. It exercises the whole run life around a job (runner/run_life.c: run id, spec.yml,
+# plugins' run_start / events / artifacts / run_end) and runner/run_plugins.c.
 #   1. services up: exit 0; the Pushgateway holds a group per rank with the run's status, validation
 #      metrics and per-rank throughput; Loki holds the run's log streams, labelled and in order,
 #      under the tenant; MLflow holds the experiment, a FINISHED run with the flattened spec as
