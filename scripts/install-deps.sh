@@ -30,6 +30,8 @@ bench_packages=(
   # PyTorch CPU (1.13 in Debian 12; matrix products in the system OpenBLAS) and h5py to read
   # the same HDF5 file Maestro trains on
   python3-torch python3-h5py python3-numpy
+  # Optuna 3.1, the TPE and random-search peer of bench/sweep_samplers.sh
+  python3-optuna
 )
 
 # Install those of the packages "$@" that dpkg does not report installed; `who` prefixes the

@@ -1,0 +1,157 @@
+/* test_sampler_tpe.c - TPE beats random search, handles pending trials and every type */
+#include "jobs/sweep/objectives.h"
+#include "jobs/sweep/sampler.h"
+#include "tests/unit.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Best value after `trials` sequential trials of `algo` on `o` with `seed`. */
+static double best_of(const char *algo, const mo_objective_t *o, uint64_t seed, int trials)
+{
+    mo_space_t *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_objective_space(&s, o, NULL), 0);
+    mo_sampler_opts_t opts;
+    mo_sampler_opts_default(&opts);
+    opts.seed = seed;
+    mo_sampler_t *smp = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_sampler_create(&smp, algo, s, &opts, NULL), 0);
+    double best = INFINITY;
+    for (int t = 0; t < trials; t++) {
+        double x[MO_OBJECTIVE_MAX_DIM];
+        CU_ASSERT_EQUAL_FATAL(mo_sampler_suggest(smp, t, x, NULL), 0);
+        double y = o->fn(x);
+        best = fmin(best, y);
+        CU_ASSERT_EQUAL(mo_sampler_tell(smp, t, MO_TRIAL_COMPLETED, y, NULL), 0);
+    }
+    mo_sampler_destroy(smp);
+    mo_space_destroy(s);
+    return best;
+}
+
+static void compare(const char *name)
+{
+    const mo_objective_t *o = mo_objective_find(name);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    double tpe = 0, rnd = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        tpe += best_of("tpe", o, seed, 50) / 10;
+        rnd += best_of("random", o, seed, 50) / 10;
+    }
+    fprintf(stderr, "\n  %s mean best over 10 seeds x 50 trials: tpe %.4f random %.4f\n", name, tpe,
+            rnd);
+    CU_ASSERT(tpe < rnd);
+}
+
+static void test_sampler_tpe__beats_random_on_branin(void)
+{
+    compare("branin");
+}
+
+static void test_sampler_tpe__beats_random_on_hartmann6(void)
+{
+    compare("hartmann6");
+}
+
+static void test_sampler_tpe__pending_trials_get_different_suggestions(void)
+{
+    const mo_objective_t *o = mo_objective_find("branin");
+    mo_space_t *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_objective_space(&s, o, NULL), 0);
+    mo_sampler_t *smp = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_sampler_create(&smp, "tpe", s, NULL, NULL), 0);
+    double x[2];
+    for (int t = 0; t < 20; t++) {
+        CU_ASSERT_EQUAL_FATAL(mo_sampler_suggest(smp, t, x, NULL), 0);
+        CU_ASSERT_EQUAL(mo_sampler_tell(smp, t, MO_TRIAL_COMPLETED, o->fn(x), NULL), 0);
+    }
+    /* Four groups ask at once: none of them has told anything yet. */
+    double p[4][2];
+    for (int k = 0; k < 4; k++)
+        CU_ASSERT_EQUAL_FATAL(mo_sampler_suggest(smp, 20 + k, p[k], NULL), 0);
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            CU_ASSERT(p[a][0] != p[b][0] || p[a][1] != p[b][1]);
+    mo_sampler_destroy(smp);
+    mo_space_destroy(s);
+}
+
+static void test_sampler_tpe__resume_from_history_gives_the_same_suggestion(void)
+{
+    const mo_objective_t *o = mo_objective_find("hartmann6");
+    mo_space_t *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_objective_space(&s, o, NULL), 0);
+    mo_sampler_opts_t opts;
+    mo_sampler_opts_default(&opts);
+    opts.seed = 3;
+    mo_sampler_t *a = NULL, *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_sampler_create(&a, "tpe", s, &opts, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(mo_sampler_create(&b, "tpe", s, &opts, NULL), 0);
+    double x[6], y[6];
+    for (int t = 0; t < 30; t++) {
+        CU_ASSERT_EQUAL_FATAL(mo_sampler_suggest(a, t, x, NULL), 0);
+        mo_sampler_tell(a, t, MO_TRIAL_COMPLETED, o->fn(x), NULL);
+        /* The journal replayed into a fresh sampler. */
+        CU_ASSERT_EQUAL(mo_sampler_restore(b, t, x, NULL), 0);
+        mo_sampler_tell(b, t, MO_TRIAL_COMPLETED, o->fn(x), NULL);
+    }
+    CU_ASSERT_EQUAL(mo_sampler_suggest(a, 30, x, NULL), 0);
+    CU_ASSERT_EQUAL(mo_sampler_suggest(b, 30, y, NULL), 0);
+    CU_ASSERT_EQUAL(memcmp(x, y, sizeof(x)), 0);
+    mo_sampler_destroy(a);
+    mo_sampler_destroy(b);
+    mo_space_destroy(s);
+}
+
+/* log lr, int epochs, categorical best at index 2: TPE must keep types and learn the category. */
+static void test_sampler_tpe__log_int_and_categorical_respected(void)
+{
+    mo_space_t *s = NULL;
+    mo_space_create(&s, NULL);
+    mo_param_t lr = {
+        .name = "lr", .type = MO_PARAM_DOUBLE, .min = 1e-5, .max = 1, .scale = MO_SCALE_LOG};
+    mo_param_t ep = {.name = "ep", .type = MO_PARAM_INT, .min = 1, .max = 20};
+    mo_param_t lg = {
+        .name = "lg", .type = MO_PARAM_INT, .min = 1, .max = 1024, .scale = MO_SCALE_LOG};
+    const char *cv[] = {"a", "b", "c", "d"};
+    mo_param_t c = {.name = "c", .type = MO_PARAM_CATEGORICAL, .n_values = 4, .texts = cv};
+    const double nums[] = {16, 32, 64};
+    mo_param_t d = {.name = "d", .type = MO_PARAM_DISCRETE, .n_values = 3, .numbers = nums};
+    mo_space_add(s, &lr, NULL);
+    mo_space_add(s, &ep, NULL);
+    mo_space_add(s, &lg, NULL);
+    mo_space_add(s, &c, NULL);
+    mo_space_add(s, &d, NULL);
+    mo_sampler_t *smp = NULL;
+    CU_ASSERT_EQUAL_FATAL(mo_sampler_create(&smp, "tpe", s, NULL, NULL), 0);
+    int late_c2 = 0;
+    for (int t = 0; t < 80; t++) {
+        double x[5];
+        CU_ASSERT_EQUAL_FATAL(mo_sampler_suggest(smp, t, x, NULL), 0);
+        CU_ASSERT(x[0] >= 1e-5 && x[0] <= 1);
+        CU_ASSERT(x[1] == floor(x[1]) && x[1] >= 1 && x[1] <= 20);
+        CU_ASSERT(x[2] == floor(x[2]) && x[2] >= 1 && x[2] <= 1024);
+        CU_ASSERT(x[3] == 0 || x[3] == 1 || x[3] == 2 || x[3] == 3);
+        CU_ASSERT(x[4] == 16 || x[4] == 32 || x[4] == 64);
+        double y = pow(log10(x[0]) + 3, 2) + pow(x[1] - 7, 2) / 10 + (x[3] == 2 ? 0 : 3);
+        late_c2 += t >= 40 && x[3] == 2;
+        CU_ASSERT_EQUAL(mo_sampler_tell(smp, t, MO_TRIAL_COMPLETED, y, NULL), 0);
+    }
+    /* Random would pick the good category a quarter of the time. */
+    CU_ASSERT(late_c2 > 20);
+    mo_sampler_destroy(smp);
+    mo_space_destroy(s);
+}
+
+static CU_TestInfo tests[] = {
+    MO_TEST(test_sampler_tpe__beats_random_on_branin),
+    MO_TEST(test_sampler_tpe__beats_random_on_hartmann6),
+    MO_TEST(test_sampler_tpe__pending_trials_get_different_suggestions),
+    MO_TEST(test_sampler_tpe__resume_from_history_gives_the_same_suggestion),
+    MO_TEST(test_sampler_tpe__log_int_and_categorical_respected),
+    CU_TEST_INFO_NULL};
+
+int main(void)
+{
+    return mo_test_main("jobs/sampler_tpe", tests);
+}
