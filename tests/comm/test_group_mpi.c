@@ -381,6 +381,8 @@ static void round_trip(int p)
     }
     CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0);
     expect_idle();
+    /* No rank may run ahead into a later test and send before every rank checked it was idle. */
+    CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0);
 }
 
 static void test_msg__round_trip_controller_and_every_group_leader(void)
@@ -396,6 +398,7 @@ static void test_msg__foreign_message_does_not_hide_ours(void)
     if (size < 2)
         return;
     mo_error_t err = {0};
+    CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0);
     if (rank == 1) {
         int x = 42;
         MPI_Send(&x, 1, MPI_INT, 0, 5, mo_comm_mpi(comm));
@@ -504,6 +507,7 @@ static void test_msg__bad_arguments_are_einval(void)
 
     CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0); /* nothing above reached another rank */
     expect_idle();
+    CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0);
 }
 
 static CU_TestInfo tests[] = {
