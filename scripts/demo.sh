@@ -14,6 +14,9 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpirun=(mpirun -np "$np" --oversubscribe)
 
 step() { printf '\n== %s\n' "$*"; }
+# The demo owns this folder: start clean, so a second `make demo` does not meet the first
+# one's checkpoints (a fresh run refuses to mix with another run's).
+rm -rf "$out"
 mkdir -p "$out"
 
 step "1. generate a dataset: 20000 rows x 16 features, 3 classes"
