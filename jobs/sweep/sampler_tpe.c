@@ -192,8 +192,8 @@ static int parzen_build(parzen_t *pe, const double *obs, size_t m, const dom_t *
     for (size_t i = 0; i < n; i++) {
         double w = pe->cw[i] / total;
         double is = 1.0 / pe->sigma[i];
-        double z = phi_cdf_fast((d->high - pe->mu[i]) * is) -
-                   phi_cdf_fast((d->low - pe->mu[i]) * is);
+        double z =
+            phi_cdf_fast((d->high - pe->mu[i]) * is) - phi_cdf_fast((d->low - pe->mu[i]) * is);
         z = fmax(z, DBL_MIN);
         if (w != w1) { /* most weights are equal: one log for the run */
             w1 = w;
