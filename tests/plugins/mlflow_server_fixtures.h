@@ -13,6 +13,8 @@
 #include "plugins/host.h"
 
 #include "core/log.h"
+#include "tests/plugins/log_fixtures.h"
+#include "tests/plugins/service_fixtures.h"
 #include "tests/unit.h"
 
 #include <arpa/inet.h>
@@ -158,53 +160,11 @@ static inline const char *dead_port(char *buf, size_t size)
 
 /* ---- reading MLflow back -------------------------------------------------------------------- */
 
-typedef struct {
-    char *data;
-    size_t len;
-} sink_t;
-
-static inline size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    sink_t *s = ud;
-    size_t n = size * nmemb;
-    char *p = realloc(s->data, s->len + n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + s->len, ptr, n);
-    s->len += n;
-    p[s->len] = '\0';
-    s->data = p;
-    return n;
-}
-
 static inline long http(const char *method, const char *url, const char *body, char **out,
                         size_t *len)
 {
-    CURL *h = curl_easy_init();
-    sink_t s = {calloc(1, 1), 0};
-    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hd);
-    if (len)
-        *len = s.len;
-    if (out)
-        *out = s.data;
-    else
-        free(s.data);
-    return status;
+    return svc_http(method, url, body ? "application/json" : NULL, NULL, body,
+                    body ? strlen(body) : 0, 20L, out, len);
 }
 
 /* GET or POST <srv>/api/2.0/mlflow/<endpoint> -> parsed JSON (NULL unless 200). */
@@ -290,41 +250,6 @@ static inline json_t *by_alias(const char *srv, const char *model, const char *a
     char ep[256];
     snprintf(ep, sizeof ep, "registered-models/alias?name=%s&alias=%s", model, alias);
     return api(srv, "GET", ep, NULL);
-}
-
-/* ---- captured log lines --------------------------------------------------------------------- */
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[1 << 17];
-static size_t log_len;
-
-static inline void capture(const mo_log_record_t *rec, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    int n = snprintf(log_text + log_len, sizeof log_text - log_len, "%d %s: %s\n", (int)rec->level,
-                     rec->component, rec->msg);
-    if (n > 0 && log_len + (size_t)n < sizeof log_text)
-        log_len += (size_t)n;
-    pthread_mutex_unlock(&log_lock);
-}
-
-static inline void log_clear(void)
-{
-    pthread_mutex_lock(&log_lock);
-    log_len = 0;
-    log_text[0] = '\0';
-    pthread_mutex_unlock(&log_lock);
-}
-
-static inline int log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_lock);
-    int found = strstr(log_text, needle) != NULL;
-    pthread_mutex_unlock(&log_lock);
-    if (!found)
-        fprintf(stderr, "\n  no log line has [%s]; the log:\n%s", needle, log_text);
-    return found;
 }
 
 /* ---- driving the plugin as the runner does -------------------------------------------------- */

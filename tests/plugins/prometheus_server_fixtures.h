@@ -14,6 +14,8 @@
 #include "plugins/host.h"
 
 #include "core/log.h"
+#include "tests/plugins/log_fixtures.h"
+#include "tests/plugins/service_fixtures.h"
 #include "tests/unit.h"
 
 #include <curl/curl.h>
@@ -131,48 +133,10 @@ static inline void gw_stop(const char *name)
 
 /* ---- HTTP reads ----------------------------------------------------------------------------- */
 
-typedef struct {
-    char *data;
-    size_t len;
-} sink_t;
-
-static inline size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    sink_t *s = ud;
-    size_t n = size * nmemb;
-    char *p = realloc(s->data, s->len + n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + s->len, ptr, n);
-    s->len += n;
-    p[s->len] = '\0';
-    s->data = p;
-    return n;
-}
-
 /* method url [body] -> HTTP status, response body in *out (caller frees; may be NULL). */
 static inline long http(const char *method, const char *url, const char *body, char **out)
 {
-    CURL *h = curl_easy_init();
-    sink_t s = {calloc(1, 1), 0};
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    if (out)
-        *out = s.data;
-    else
-        free(s.data);
-    return status;
+    return svc_http(method, url, NULL, NULL, body, body ? strlen(body) : 0, 10L, out, NULL);
 }
 
 /* The group with exactly these grouping labels in GET /api/v1/metrics (NULL: none). The
@@ -251,41 +215,6 @@ static inline int wait_series(const char *gw, const char *run, const char *rank,
     fprintf(stderr, "\n  %s=%s never appeared in run %s rank %s\n", family, want ? want : "*", run,
             rank);
     return 0;
-}
-
-/* ---- captured log lines --------------------------------------------------------------------- */
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[65536];
-static size_t log_len;
-
-static inline void capture(const mo_log_record_t *rec, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    int n = snprintf(log_text + log_len, sizeof log_text - log_len, "%d %s: %s\n", (int)rec->level,
-                     rec->component, rec->msg);
-    if (n > 0 && log_len + (size_t)n < sizeof log_text)
-        log_len += (size_t)n;
-    pthread_mutex_unlock(&log_lock);
-}
-
-static inline void log_clear(void)
-{
-    pthread_mutex_lock(&log_lock);
-    log_len = 0;
-    log_text[0] = '\0';
-    pthread_mutex_unlock(&log_lock);
-}
-
-static inline int log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_lock);
-    int found = strstr(log_text, needle) != NULL;
-    pthread_mutex_unlock(&log_lock);
-    if (!found)
-        fprintf(stderr, "\n  no log line has [%s]; the log:\n%s", needle, log_text);
-    return found;
 }
 
 /* ---- driving the plugin as the runner does -------------------------------------------------- */
