@@ -113,9 +113,13 @@ int mo_cli_rank0(int *argc, char ***argv, mo_cli_rank0_fn fn, void *ud)
         mo_error_t agreed = err;
         rc = mo_comm_agree(comm, rc, &agreed);
         err = agreed;
-        mo_comm_destroy(comm);
     }
-    return rc ? mo_cli_fail(rc, &err) : 0;
+    /* Print before MPI_Finalize: its fence keeps the other ranks from exiting (and mpirun from
+     * killing rank 0 on their non-zero status) before the message is out. */
+    int code = rc ? mo_cli_fail(rc, &err) : 0;
+    fflush(stdout);
+    mo_comm_destroy(comm);
+    return code;
 }
 
 /* Remove the logging options from argv (in place); returns -1 after printing on bad values. */

@@ -335,8 +335,12 @@ static int cmd_check(int argc, char **argv)
 out:
     mo_ds_stats_free(&st);
     mo_ds_close(ds);
+    /* Print before MPI_Finalize (see mo_cli_rank0): a rank exiting non-zero first would have
+     * mpirun kill rank 0 before the message is out. */
+    int code = rc ? mo_cli_fail(rc, &err) : 0;
+    fflush(stdout);
     mo_comm_destroy(comm);
-    return rc ? mo_cli_fail(rc, &err) : 0;
+    return code;
 }
 
 int mo_cmd_data(int argc, char **argv)

@@ -222,7 +222,8 @@ int mo_cmd_run(int argc, char **argv)
         unlink(copy);
         rmdir(spec->output); /* only when nothing else is in it */
     }
-    int code = rc ? mo_cli_fail(rc, &err) : 0;
+    int code = rc ? mo_cli_fail(rc, &err) : 0; /* before MPI_Finalize, see mo_cli_rank0 */
+    fflush(stdout);
     mo_spec_destroy(spec);
     mo_cluster_destroy(cluster);
     mo_comm_destroy(comm);
