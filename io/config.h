@@ -141,6 +141,11 @@ int mo_cfg_as_int(const mo_cfg_node_t *n, unsigned flags, int64_t lo, int64_t hi
 int mo_cfg_as_double(const mo_cfg_node_t *n, unsigned flags, double lo, double hi, double *out,
                      mo_error_t *err);
 int mo_cfg_as_string(const mo_cfg_node_t *n, const char **out, mo_error_t *err);
+/* A string that may hold `${name}` placeholders (no scheme), kept as written for the reader to
+ * fill (a sweep's trial.command). Every other reader refuses such a value with "bad reference
+ * ${name}: expected ${env:NAME} or ${scheme:name}" at its file:line:col, as the loader does
+ * for references it cannot read at all. */
+int mo_cfg_as_template(const mo_cfg_node_t *n, const char **out, mo_error_t *err);
 
 /* First key, in document order, that no reader asked for, on the root map and on every map
  * reached from it through known keys (and list items under known keys):

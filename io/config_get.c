@@ -126,6 +126,18 @@ static const char *typed_hint(const mo_cfg_node_t *n)
                : NULL;
 }
 
+/* A scalar holding `${name}` (no scheme) is a template placeholder: only
+ * mo_cfg_as_template reads it; every other reader gives the error the loader would have. */
+static int plain_ref_error(const mo_cfg_node_t *n, mo_error_t *err)
+{
+    const char *s = n->text ? strstr(n->text, "${") : NULL;
+    const char *e = s ? strchr(s, '}') : NULL;
+    int len = s && e ? (int)(e - s - 2) : 0;
+    return mo_cfg_errorf(err, MO_EINVAL, n,
+                         "bad reference ${%.*s}: expected ${env:NAME} or ${scheme:name}", len,
+                         s ? s + 2 : "");
+}
+
 /* ---- lookup ------------------------------------------------------------------------------- */
 
 /* *val: the key's value, or NULL when absent (absent and null read the same). */
@@ -147,7 +159,7 @@ static int lookup(mo_cfg_node_t *map, const char *key, unsigned flags, const voi
     const cfg_entry_t *e = cfg_find(map, key);
     if (e && e->val->type != MO_CFG_NULL) {
         *val = e->val;
-        return 0;
+        return e->val->plain_ref ? plain_ref_error(e->val, err) : 0;
     }
     if (!(flags & MO_CFG_REQUIRED))
         return 0;
@@ -165,6 +177,8 @@ int mo_cfg_as_int(const mo_cfg_node_t *n, unsigned flags, int64_t lo, int64_t hi
 {
     if (!n || !out)
         return mo_errorf(err, MO_EINVAL, "mo_cfg_as_int: %s is NULL", !n ? "node" : "out");
+    if (n->plain_ref)
+        return plain_ref_error(n, err);
     char rule[96], l[24], h[24];
     snprintf(l, sizeof l, "%" PRId64, lo);
     snprintf(h, sizeof h, "%" PRId64, hi);
@@ -186,6 +200,8 @@ int mo_cfg_as_double(const mo_cfg_node_t *n, unsigned flags, double lo, double h
 {
     if (!n || !out)
         return mo_errorf(err, MO_EINVAL, "mo_cfg_as_double: %s is NULL", !n ? "node" : "out");
+    if (n->plain_ref)
+        return plain_ref_error(n, err);
     char rule[96], l[32], h[32];
     snprintf(l, sizeof l, "%g", lo);
     snprintf(h, sizeof h, "%g", hi);
@@ -203,6 +219,18 @@ int mo_cfg_as_string(const mo_cfg_node_t *n, const char **out, mo_error_t *err)
 {
     if (!n || !out)
         return mo_errorf(err, MO_EINVAL, "mo_cfg_as_string: %s is NULL", !n ? "node" : "out");
+    if (n->type != MO_CFG_SCALAR)
+        return value_error(err, n, "a string", 0, NULL);
+    if (n->plain_ref)
+        return plain_ref_error(n, err);
+    *out = n->text;
+    return 0;
+}
+
+int mo_cfg_as_template(const mo_cfg_node_t *n, const char **out, mo_error_t *err)
+{
+    if (!n || !out)
+        return mo_errorf(err, MO_EINVAL, "mo_cfg_as_template: %s is NULL", !n ? "node" : "out");
     if (n->type != MO_CFG_SCALAR)
         return value_error(err, n, "a string", 0, NULL);
     *out = n->text;

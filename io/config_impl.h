@@ -37,6 +37,7 @@ struct mo_cfg_node {
     unsigned secret : 1;
     unsigned interpolated : 1; /* took at least one ${...}: quoting no longer says "string" */
     unsigned allow_any : 1;
+    unsigned plain_ref : 1; /* holds a `${name}` without scheme, kept as written (see getters) */
     cfg_entry_t *ents;
     size_t len, cap;
     char **known; /* keys readers asked for on this map, present or not */

@@ -78,6 +78,17 @@ static int interp_resolver(const mo_cfg_t *cfg, mo_cfg_node_t *n, const char *sc
     return rc;
 }
 
+/* A parameter-like name: letters, digits, '_', '-', '.', starting with a letter or '_'. */
+static int plain_name(const char *ref, size_t len)
+{
+    if (len == 0 || !(isalpha((unsigned char)ref[0]) || ref[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!isalnum((unsigned char)ref[i]) && !strchr("_-.", ref[i]))
+            return 0;
+    return 1;
+}
+
 /* `ref` is the text between "${" and "}". */
 static int interp_ref(const mo_cfg_t *cfg, mo_cfg_node_t *n, const char *ref, size_t len,
                       mo_buf_t *out, mo_error_t *err)
@@ -86,6 +97,14 @@ static int interp_ref(const mo_cfg_t *cfg, mo_cfg_node_t *n, const char *ref, si
         if (ref[i] == '$' && ref[i + 1] == '{')
             return mo_cfg_errorf(err, MO_EINVAL, n, "a ${...} inside another is not supported");
     const char *colon = memchr(ref, ':', len);
+    if (!colon && plain_name(ref, len)) {
+        /* `${optimizer.lr}`: a template's placeholder (a sweep's trial.command), filled later
+         * by whoever reads the value as a template; any other reader reports it. */
+        n->plain_ref = 1;
+        mo_buf_puts(out, "${");
+        mo_buf_append(out, ref, len);
+        return mo_buf_puts(out, "}");
+    }
     if (!colon || colon == ref || colon + 1 == ref + len)
         return mo_cfg_errorf(err, MO_EINVAL, n,
                              "bad reference ${%.*s}: expected ${env:NAME} or ${scheme:name}",

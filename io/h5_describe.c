@@ -2,7 +2,8 @@
  *
  * Generic part: path, kind, format_version, root attributes, every dataset with dtype and
  * shape, sorted by name. Each kind adds its own summary (mo_ds_describe for datasets,
- * mo_ckpt_describe for checkpoints, mo_run_describe for run files).
+ * mo_ckpt_describe for checkpoints, mo_run_describe for run files, mo_sweep_describe for
+ * sweep journals).
  */
 #include "io/h5.h"
 #include "io/io_impl.h"
@@ -121,6 +122,8 @@ int mo_h5_describe(json_t **out, const char *path, mo_error_t *err)
         mo_ckpt_describe(obj, file);
     else if (has_kind && !strcmp(kind, "run"))
         mo_run_describe(obj, file);
+    else if (has_kind && !strcmp(kind, "sweep"))
+        mo_sweep_describe(obj, file);
 out:
     for (size_t i = 0; i < list.n; i++)
         json_decref(list.items[i]);

@@ -4,6 +4,7 @@
 
 #include "io/checkpoint.h"
 #include "io/dataset.h"
+#include "io/sweep_journal.h"
 
 #include <hdf5.h>
 #include <jansson.h>
@@ -29,6 +30,19 @@ void mo_ckpt_describe(json_t *obj, hid_t file);
 /* The same for run.h5 (io/run_file.c): name, job_kind, status, final_metrics, history_length,
  * provenance and model (docs/formats.md "Run"). */
 void mo_run_describe(json_t *obj, hid_t file);
+/* The same for sweep.h5 (io/sweep_journal.c): name, algorithm, objective, status, counts,
+ * trials (best first) and best (docs/formats.md "Sweep journal"); all null when the journal
+ * cannot be read. */
+void mo_sweep_describe(json_t *obj, hid_t file);
+
+/* ---- sweep journals (io/sweep_journal.c, io/sweep_journal_file.c) ------------------------- */
+/* Names of the trial statuses by number: "running", "completed", "pruned", "failed". */
+extern const char *const mo_sj_status_names[4];
+/* A trial's x and text arrays for dim parameters (zeroed; dim may be 0). 0 or MO_ENOMEM. */
+int mo_sj_trial_alloc(mo_sj_trial_t *t, size_t dim);
+/* Read the journal in the open `file` (`path` for messages); *j is initialised here and left
+ * empty on failure. mo_sj_read opens the file and calls this; inspect calls it directly. */
+int mo_sj_read_h5(mo_sweep_journal_t *j, hid_t file, const char *path, mo_error_t *err);
 
 /* ---- checkpoint files (io/checkpoint.c) ---------------------------------------------------
  * Write `c` to `path` atomically (temp + fsync + rename): root attributes kind, format_version

@@ -117,16 +117,16 @@ static int check_model(const char *path, const mo_run_model_t *m, mo_error_t *er
 
 static int check_record(const char *path, const mo_run_record_t *r, mo_error_t *err)
 {
-    static const char *const statuses[] = {"ok", "gate_failed", "failed", "preempted"};
+    static const char *const statuses[] = {"ok", "gate_failed", "failed", "preempted", "pruned"};
     if (!r->name || !*r->name || !r->job_kind || !*r->job_kind || !r->status)
         return mo_errorf(err, MO_EINVAL, "%s: run name, job_kind and status must be set", path);
     size_t k = 0;
-    while (k < 4 && strcmp(r->status, statuses[k]))
+    while (k < 5 && strcmp(r->status, statuses[k]))
         k++;
-    if (k == 4)
+    if (k == 5)
         return mo_errorf(err, MO_EINVAL,
-                         "%s: run status '%s' is not ok, gate_failed, failed or preempted", path,
-                         r->status);
+                         "%s: run status '%s' is not ok, gate_failed, failed, preempted or pruned",
+                         path, r->status);
     if (r->n_final && (!r->final_names || !r->final_values))
         return mo_errorf(err, MO_EINVAL, "%s: %zu final metrics but NULL names or values", path,
                          r->n_final);

@@ -1,7 +1,7 @@
 /* run_file.h - run.h5: what a run leaves behind (docs/formats.md "Run")
  *
  *   root attributes  kind = "run", format_version, name, job_kind, status
- *                    (ok | gate_failed | failed | preempted)
+ *                    (ok | gate_failed | failed | preempted | pruned: a sweep stopped it)
  *   /spec            the resolved spec text (secrets as their ${secret:...} references)
  *   /model           group: attributes describe the architecture (type, task, activation,
  *                    n_features, n_outputs, hidden[]); layer_<i>/W [in, out] and layer_<i>/b

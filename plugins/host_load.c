@@ -100,10 +100,14 @@ static int is_regular_file(const char *path)
 /* ---- descriptor checks -------------------------------------------------------------------- */
 
 /* The descriptor size each ABI minor promises. A plugin newer than the host (higher minor)
- * must be at least as large as what this host reads. */
+ * must be at least as large as what this host reads. Minor 1 added a field to
+ * maestro_run_info_t only, which the host fills: the descriptor stayed the same. */
 static size_t descriptor_size_for(uint32_t minor)
 {
-    static const size_t sizes[] = {sizeof(maestro_plugin_t)}; /* minor 0 */
+    static const size_t sizes[] = {
+        sizeof(maestro_plugin_t), /* minor 0 */
+        sizeof(maestro_plugin_t), /* minor 1 */
+    };
     size_t known = sizeof sizes / sizeof *sizes;
     return sizes[minor < known ? minor : known - 1];
 }

@@ -93,6 +93,9 @@ static void fill_run(copier_t *c, item_t *it, const void *src)
     d->maestro_version = cp_str(c, r->maestro_version);
     d->n_params = r->params ? r->n_params : 0;
     d->params = cp_kv(c, r->params, d->n_params);
+    /* The caller's struct is this host's own version (the runner is built with it), so every
+     * field is there; a plugin of an older minor just never reads this one. */
+    d->parent_run_id = cp_str(c, r->parent_run_id);
 }
 
 static void fill_end(copier_t *c, item_t *it, const void *src)

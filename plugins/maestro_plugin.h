@@ -16,7 +16,14 @@
  * Versioning (Open MPI MCA / Redis module style): the host refuses a plugin whose abi_major
  * differs from its own or whose struct_size is smaller than the fields that abi_minor
  * promises; it says the file and both ABI numbers. Minor versions only append fields at the
- * end of structs, so a plugin built against an older minor keeps working.
+ * end of structs, so a plugin built against an older minor keeps working. The structs the
+ * HOST fills (maestro_host_t, maestro_run_info_t, maestro_event_t, maestro_run_end_t) may
+ * come from an older host than the plugin was built for: a plugin reads a field that minor N
+ * added only when host->version >= N, since an older host's struct ends before it.
+ *
+ *   1.0  the first ABI
+ *   1.1  maestro_run_info_t.parent_run_id: the Maestro run id of the run this one is a child
+ *        of (a hyperparameter sweep's trial under the sweep's run), NULL for a top-level run
  *
  * Threading: the host calls a plugin from ONE thread of its own (not the training thread), in
  * order: init, run_start, event..., run_end, fini. Callbacks may block on the network; the
@@ -35,7 +42,7 @@
 #include <stdint.h>
 
 #define MAESTRO_PLUGIN_ABI_MAJOR 1
-#define MAESTRO_PLUGIN_ABI_MINOR 0
+#define MAESTRO_PLUGIN_ABI_MINOR 1
 #define MAESTRO_PLUGIN_SYMBOL "maestro_plugin"
 
 /* Put this on the descriptor: plugins are built with hidden visibility by default. */
@@ -132,6 +139,11 @@ typedef struct {
     int64_t start_ns;
     const maestro_kv_t *params; /* the flattened spec ("optimizer.lr" -> "0.05") */
     size_t n_params;
+    /* ABI 1.1 (read only when host->version >= 1): the parent run's run_id, NULL when this
+     * run is top-level. The parent's run_start came first, but to another instance of the
+     * plugin (every run, child runs too, has a host of its own, each with its own thread):
+     * what that instance sends for the parent may not have arrived yet. */
+    const char *parent_run_id;
 } maestro_run_info_t;
 
 typedef enum {

@@ -14,7 +14,8 @@
 static const char inspect_help[] =
     "usage: maestro inspect FILE.h5 [--json]\n\n"
     "Shows what any Maestro HDF5 file holds: its kind, format_version, datasets with dtypes\n"
-    "and shapes, and the kind's own summary (rows, features and classes of a dataset).\n"
+    "and shapes, and the kind's own summary (rows, features and classes of a dataset; the\n"
+    "best trial and the trials best first of a sweep journal).\n"
     "--json prints one JSON object with stable keys (docs/formats.md).\n";
 
 typedef struct {
@@ -50,6 +51,83 @@ static void print_names(const char *label, const json_t *names)
     printf("\n");
 }
 
+static const char *str_or(const json_t *o, const char *key, const char *none)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : none;
+}
+
+/* "lr=0.01, layers=[64, 64]" */
+static void print_params(json_t *params)
+{
+    const char *key;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(params, key, v)
+    {
+        printf("%s%s=%s", first ? "" : ", ", key, json_is_string(v) ? json_string_value(v) : "?");
+        first = 0;
+    }
+}
+
+/* A sweep journal: the sweep, its best trial, and the first trials best first (io/ sorts). */
+static void print_sweep(const json_t *d)
+{
+    enum { SHOWN = 20 };
+    json_t *o = json_object_get(d, "objective"), *c = json_object_get(d, "counts");
+    json_t *best = json_object_get(d, "best"), *trials = json_object_get(d, "trials"), *t;
+    if (!json_is_object(o) || !json_is_array(trials)) {
+        printf("  the journal cannot be read (maestro inspect --json shows what is there)\n");
+        return;
+    }
+    printf("  %-15s%s\n", "name", str_or(d, "name", "?"));
+    printf("  %-15s%s\n", "algorithm", str_or(d, "algorithm", "?"));
+    printf("  %-15s%s %s\n", "objective", str_or(o, "goal", "?"), str_or(o, "metric", "?"));
+    printf("  %-15s%s\n", "status", str_or(d, "status", "?"));
+    printf("  %-15s%zu: %" JSON_INTEGER_FORMAT " running, %" JSON_INTEGER_FORMAT
+           " completed, %" JSON_INTEGER_FORMAT " pruned, %" JSON_INTEGER_FORMAT " failed\n",
+           "trials", json_array_size(trials), json_integer_value(json_object_get(c, "running")),
+           json_integer_value(json_object_get(c, "completed")),
+           json_integer_value(json_object_get(c, "pruned")),
+           json_integer_value(json_object_get(c, "failed")));
+    if (json_is_object(best)) {
+        const char *key;
+        json_t *v;
+        json_t *bo = json_object_get(best, "objective");
+        printf("  %-15strial %" JSON_INTEGER_FORMAT ", %s = ", "best",
+               json_integer_value(json_object_get(best, "number")), str_or(o, "metric", "?"));
+        if (json_is_number(bo))
+            printf("%.6g\n", json_number_value(bo));
+        else
+            printf("n/a\n"); /* +-Inf: JSON has none */
+        json_object_foreach(json_object_get(best, "params"), key, v)
+            printf("    %-20s %s\n", key, json_is_string(v) ? json_string_value(v) : "?");
+    } else {
+        printf("  %-15snone yet\n", "best");
+    }
+    size_t i, n = json_array_size(trials);
+    if (n)
+        printf("  %8s  %-9s  %12s  %10s  %s\n", "trial", "status", "objective", "duration",
+               "parameters");
+    json_array_foreach(trials, i, t)
+    {
+        if (i == SHOWN) {
+            printf("  ... (%zu more; --json for all)\n", n - SHOWN);
+            break;
+        }
+        json_t *obj = json_object_get(t, "objective");
+        printf("  %8" JSON_INTEGER_FORMAT "  %-9s  ",
+               json_integer_value(json_object_get(t, "number")), str_or(t, "status", "?"));
+        if (json_is_number(obj))
+            printf("%12.6g", json_number_value(obj));
+        else
+            printf("%12s", "-");
+        printf("  %9.1fs  ", json_number_value(json_object_get(t, "duration")));
+        print_params(json_object_get(t, "params"));
+        printf("\n");
+    }
+}
+
 static void print_human(const json_t *d)
 {
     const json_t *fv = json_object_get(d, "format_version");
@@ -70,7 +148,9 @@ static void print_human(const json_t *d)
         print_names("class names", json_object_get(d, "class_names"));
         print_names("feature names", json_object_get(d, "feature_names"));
     }
-    if (json_object_get(d, "status")) {
+    if (!strcmp(str_or(d, "kind", ""), "sweep")) {
+        print_sweep(d);
+    } else if (json_object_get(d, "status")) {
         const json_t *model = json_object_get(d, "model");
         printf("  %-15s%s\n", "status", json_string_value(json_object_get(d, "status")));
         printf("  %-15s%s\n", "job kind", json_string_value(json_object_get(d, "job_kind")));

@@ -7,6 +7,7 @@
  */
 #include "core/log.h"
 #include "core/str.h"
+#include "runner/child.h"
 #include "runner/cli_impl.h"
 #include "runner/cluster.h"
 #include "runner/run_dir.h"
@@ -105,8 +106,11 @@ static int parse_args(run_args_t *a, const char *cmd, int argc, char **argv, int
     return 0;
 }
 
-/* Load cluster.yml and the spec; either may be skipped by passing NULL out-pointers. */
-static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *a, mo_error_t *err)
+/* Load cluster.yml and the spec; the spec may be skipped by passing NULL. The secrets
+ * providers stay open in *keep_secrets when given (a sweep loads its trial specs later),
+ * else they are closed: every reference is resolved by now. */
+static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, mo_plugins_t **keep_secrets,
+                    const run_args_t *a, mo_error_t *err)
 {
     mo_plugins_t *secrets = NULL;
     int rc = mo_cluster_load_ex(cluster, &secrets, mo_cluster_pick_path(a->cluster_path), err);
@@ -114,7 +118,10 @@ static int load_all(mo_cluster_t **cluster, mo_spec_t **spec, const run_args_t *
         mo_spec_opts_t so = {a->sets, a->n_sets, a->output, *cluster, secrets};
         rc = mo_spec_load(spec, a->spec_path, &so, err);
     }
-    mo_plugins_close(secrets); /* every reference is resolved by now */
+    if (keep_secrets)
+        *keep_secrets = secrets;
+    else
+        mo_plugins_close(secrets);
     return rc;
 }
 
@@ -127,7 +134,7 @@ static int validate_rank0(void *ud, mo_error_t *err)
     const run_args_t *a = ((validate_ud_t *)ud)->args;
     mo_cluster_t *cluster = NULL;
     mo_spec_t *spec = NULL;
-    int rc = load_all(&cluster, a->spec_path ? &spec : NULL, a, err);
+    int rc = load_all(&cluster, a->spec_path ? &spec : NULL, NULL, a, err);
     if (!rc && !a->spec_path)
         printf("%s: ok (cluster '%s')\n", cluster->path ? cluster->path : "built-in defaults",
                cluster->name);
@@ -156,14 +163,6 @@ int mo_cmd_validate(int argc, char **argv)
     return mo_cli_rank0(&argc, &argv, validate_rank0, &ud);
 }
 
-static int child_not_available(mo_job_ctx_t *ctx, const char *kind, mo_cfg_node_t *spec,
-                               mo_error_t *err)
-{
-    (void)ctx;
-    (void)spec;
-    return mo_errorf(err, MO_ENOTBUILT, "running kind '%s' as a step is not built yet", kind);
-}
-
 int mo_cmd_run(int argc, char **argv)
 {
     run_args_t a;
@@ -179,11 +178,12 @@ int mo_cmd_run(int argc, char **argv)
     mo_comm_t *comm = NULL;
     mo_cluster_t *cluster = NULL;
     mo_spec_t *spec = NULL;
+    mo_plugins_t *secrets = NULL;
     rc = mo_comm_init(&comm, &argc, &argv, &err);
     if (rc)
         return mo_cli_fail(rc, &err);
     mo_cli_set_rank(mo_comm_rank(comm));
-    rc = mo_comm_agree(comm, load_all(&cluster, &spec, &a, &err), &err);
+    rc = mo_comm_agree(comm, load_all(&cluster, &spec, &secrets, &a, &err), &err);
     int created = 0;
     if (!rc) {
         /* The outcome of the first agree is the same on every rank, so all ranks get here. */
@@ -207,10 +207,10 @@ int mo_cmd_run(int argc, char **argv)
                             .spec = mo_cfg_root(spec->doc),
                             .output_dir = spec->output,
                             .resume = a.resume,
-                            .run_child = child_not_available,
-                            .runner = NULL,
                             .plugins = life.plugins,
                             .gates_passed = 1};
+        mo_runner_state_t state = {spec, cluster, secrets, &life};
+        mo_runner_bind(&ctx, &state);
         rc = mo_comm_agree(comm, spec->kind->kind->run(spec->job, &ctx, &err), &err);
         mo_run_life_end(&life, comm, spec, rc, &ctx);
     }
@@ -225,6 +225,7 @@ int mo_cmd_run(int argc, char **argv)
     int code = rc ? mo_cli_fail(rc, &err) : 0; /* before MPI_Finalize, see mo_cli_rank0 */
     fflush(stdout);
     mo_spec_destroy(spec);
+    mo_plugins_close(secrets);
     mo_cluster_destroy(cluster);
     mo_comm_destroy(comm);
     return code;

@@ -5,6 +5,7 @@
  */
 #include "runner/kinds.h"
 
+#include "jobs/sweep/sweep.h"
 #include "jobs/train/train.h"
 #include "jobs/validate/validate.h"
 
@@ -12,7 +13,7 @@
 
 static const mo_kind_entry_t kinds[] = {
     {"train", &mo_job_train, "data-parallel training on CPU ranks"},
-    {"sweep", NULL, "hyperparameter sweep whose trials are groups of ranks"},
+    {"sweep", &mo_job_sweep, "hyperparameter sweep whose trials are groups of ranks"},
     {"materialize", NULL, "features from event data into the offline and online stores"},
     {"dataset", NULL, "point-in-time-correct training set from the feature store"},
     {"validate", &mo_job_validate, "checks on a dataset, with a report"},

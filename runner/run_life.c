@@ -46,24 +46,33 @@ static int write_spec_copy(const mo_spec_t *spec, char *text, mo_error_t *err)
     return mo_io_write_atomic(path, text, strlen(text), err);
 }
 
-int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
-                      const mo_cluster_t *cluster, mo_error_t *err)
+/* Rank 0 of comm makes the id, every rank gets it. */
+static int agree_run_id(mo_run_life_t *rl, mo_comm_t *comm, const char *name, mo_error_t *err)
 {
-    memset(rl, 0, sizeof *rl);
-    int rank = mo_comm_rank(comm), size = mo_comm_size(comm);
-    rl->start_ns = mo_time_unix_ns();
     char *id = NULL;
-    if (rank == 0) {
-        make_run_id(rl->run_id, sizeof rl->run_id, spec->name, rl->start_ns);
+    rl->start_ns = mo_time_unix_ns();
+    if (mo_comm_rank(comm) == 0) {
+        make_run_id(rl->run_id, sizeof rl->run_id, name, rl->start_ns);
         id = rl->run_id;
     }
     int rc = mo_comm_bcast_string(comm, &id, 0, err);
     if (rc)
         return rc;
-    if (rank != 0) {
+    if (mo_comm_rank(comm) != 0) {
         mo_strlcpy(rl->run_id, id ? id : "", sizeof rl->run_id);
         free(id);
     }
+    return 0;
+}
+
+int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
+                      const mo_cluster_t *cluster, mo_error_t *err)
+{
+    memset(rl, 0, sizeof *rl);
+    int rank = mo_comm_rank(comm), size = mo_comm_size(comm);
+    int rc = agree_run_id(rl, comm, spec->name, err);
+    if (rc)
+        return rc;
     rl->spec_text = mo_cfg_dump_yaml(mo_cfg_root(spec->doc));
     int local = rl->spec_text ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
     if (!local && rank == 0)
@@ -78,9 +87,18 @@ int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
         return rc;
     if (rl->plugins)
         mo_log_set_sink(log_to_plugins, rl->plugins);
-    maestro_run_info_t info = {rl->run_id,    spec->name,         spec->kind->name, spec->output,
-                               rl->spec_text, MAESTRO_GIT_COMMIT, MAESTRO_VERSION,  rank,
-                               size,          rl->start_ns,       rl->params,       rl->n_params};
+    maestro_run_info_t info = {.run_id = rl->run_id,
+                               .run_name = spec->name,
+                               .job_kind = spec->kind->name,
+                               .run_dir = spec->output,
+                               .spec_text = rl->spec_text,
+                               .git_commit = MAESTRO_GIT_COMMIT,
+                               .maestro_version = MAESTRO_VERSION,
+                               .rank = rank,
+                               .ranks = size,
+                               .start_ns = rl->start_ns,
+                               .params = rl->params,
+                               .n_params = rl->n_params};
     mo_plugins_run_start(rl->plugins, &info);
     if (rank == 0)
         mo_log_info("runner", "run id %s", rl->run_id);
@@ -101,17 +119,63 @@ static const char *status_of(int rc)
     }
 }
 
-void mo_run_life_end(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec, int rc,
-                     const mo_job_ctx_t *ctx)
+int mo_run_life_begin_child(mo_run_life_t *rl, mo_comm_t *comm, const mo_run_life_t *parent,
+                            const mo_spec_t *parent_spec, const mo_cluster_t *cluster,
+                            const char *name, const char *kind, const char *output,
+                            const maestro_kv_t *params, size_t n_params, mo_error_t *err)
+{
+    memset(rl, 0, sizeof *rl);
+    int rank = mo_comm_rank(comm), size = mo_comm_size(comm);
+    int rc = agree_run_id(rl, comm, name, err);
+    if (rc)
+        return rc;
+    int local = 0;
+    rl->params = mo_calloc(n_params ? n_params : 1, sizeof *rl->params);
+    if (!rl->params)
+        local = mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t i = 0; !local && i < n_params; i++) {
+        rl->params[i].key = mo_strdup(params[i].key);
+        rl->params[i].value = mo_strdup(params[i].value);
+        rl->n_params = i + 1;
+        if (!rl->params[i].key || !rl->params[i].value)
+            local = mo_errorf(err, MO_ENOMEM, "out of memory");
+    }
+    if (!local && parent->plugins)
+        local = mo_run_plugins_open(&rl->plugins, parent_spec->plugins, cluster, rank, size,
+                                    output, err);
+    rc = mo_comm_agree(comm, local, err);
+    if (rc)
+        return rc;
+    maestro_run_info_t info = {.run_id = rl->run_id,
+                               .run_name = name,
+                               .job_kind = kind,
+                               .run_dir = output,
+                               .spec_text = parent->spec_text,
+                               .git_commit = MAESTRO_GIT_COMMIT,
+                               .maestro_version = MAESTRO_VERSION,
+                               .rank = rank,
+                               .ranks = size,
+                               .start_ns = rl->start_ns,
+                               .params = rl->params,
+                               .n_params = rl->n_params,
+                               .parent_run_id = parent->run_id};
+    mo_plugins_run_start(rl->plugins, &info);
+    return 0;
+}
+
+/* run_end and close, shared by runs and child runs. */
+static void finish(mo_run_life_t *rl, mo_comm_t *comm, const char *output, int rc,
+                   const mo_job_ctx_t *ctx, const char *registry_model, const char *registry_alias)
 {
     char run_h5[4096], spec_yml[4096];
-    snprintf(run_h5, sizeof run_h5, "%s/run.h5", spec->output);
-    snprintf(spec_yml, sizeof spec_yml, "%s/spec.yml", spec->output);
+    snprintf(run_h5, sizeof run_h5, "%s/run.h5", output);
+    snprintf(spec_yml, sizeof spec_yml, "%s/spec.yml", output);
     int have_model = access(run_h5, R_OK) == 0;
     if (rl->plugins && mo_comm_rank(comm) == 0) {
         if (have_model)
             mo_plugins_artifact(rl->plugins, run_h5, "model/run.h5");
-        mo_plugins_artifact(rl->plugins, spec_yml, "spec.yml");
+        if (access(spec_yml, R_OK) == 0)
+            mo_plugins_artifact(rl->plugins, spec_yml, "spec.yml");
     }
     const char *names[32];
     for (int i = 0; ctx && i < ctx->n_final; i++)
@@ -124,14 +188,28 @@ void mo_run_life_end(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec, 
                              ctx ? (size_t)ctx->n_final : 0,
                              ctx ? ctx->gates_passed : 0,
                              have_model ? run_h5 : NULL,
-                             mo_run_plugins_registry_model(spec->plugins),
-                             mo_run_plugins_registry_alias(spec->plugins)};
+                             registry_model,
+                             registry_alias};
     mo_plugins_run_end(rl->plugins, &end);
-    mo_log_set_sink(NULL, NULL);
     mo_plugins_close(rl->plugins);
     rl->plugins = NULL;
     mo_run_params_free(rl->params, rl->n_params);
     rl->params = NULL;
     free(rl->spec_text);
     rl->spec_text = NULL;
+}
+
+void mo_run_life_end(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec, int rc,
+                     const mo_job_ctx_t *ctx)
+{
+    /* Log lines stop going to plugins before they close. */
+    mo_log_set_sink(NULL, NULL);
+    finish(rl, comm, spec->output, rc, ctx, mo_run_plugins_registry_model(spec->plugins),
+           mo_run_plugins_registry_alias(spec->plugins));
+}
+
+void mo_run_life_end_child(mo_run_life_t *rl, mo_comm_t *comm, const char *output, int rc,
+                           const mo_job_ctx_t *ctx)
+{
+    finish(rl, comm, output, rc, ctx, NULL, NULL);
 }

@@ -27,4 +27,16 @@ int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
 void mo_run_life_end(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec, int rc,
                      const mo_job_ctx_t *ctx);
 
+/* A nested run (a sweep's trial) on `comm`, collective over it: its own run id, the parent's
+ * plugins opened for this comm with `output` as run folder, run_start with the parent's run id
+ * as parent_run_id and `params` (copied) as the run's parameters. Log lines keep going to the
+ * parent's plugins. */
+int mo_run_life_begin_child(mo_run_life_t *rl, mo_comm_t *comm, const mo_run_life_t *parent,
+                            const mo_spec_t *parent_spec, const mo_cluster_t *cluster,
+                            const char *name, const char *kind, const char *output,
+                            const maestro_kv_t *params, size_t n_params, mo_error_t *err);
+/* <output>/run.h5 and spec.yml as artifacts when present, run_end (no registration), close. */
+void mo_run_life_end_child(mo_run_life_t *rl, mo_comm_t *comm, const char *output, int rc,
+                           const mo_job_ctx_t *ctx);
+
 #endif

@@ -122,6 +122,31 @@ static int read_common(mo_spec_t *s, const char *path, const mo_spec_opts_t *opt
     return s->output ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
 }
 
+/* A composite kind's child spec is loaded with the parent's cluster, secrets and checks, and
+ * thrown away: what is kept is only that it loads. Children of children are checked too. */
+static int check_child(void *ud, const mo_job_child_spec_t *child, mo_error_t *err)
+{
+    static int depth; /* a template naming its own sweep would recurse for ever */
+    if (depth >= 4)
+        return mo_errorf(err, MO_EINVAL, "%s: specs nest more than 4 deep (a sweep whose trial "
+                         "template runs the sweep again?)", child->path);
+    const mo_spec_opts_t *parent = ud;
+    mo_spec_opts_t o = {child->sets, child->n_sets, NULL,
+                        parent ? parent->cluster : NULL, parent ? parent->secrets_plugins : NULL};
+    mo_spec_t *s = NULL;
+    depth++;
+    int rc = mo_spec_load(&s, child->path, &o, err);
+    depth--;
+    mo_spec_destroy(s);
+    return rc;
+}
+
+int mo_spec_check_child(const mo_spec_opts_t *opts, const mo_job_child_spec_t *child,
+                        mo_error_t *err)
+{
+    return check_child((void *)opts, child, err);
+}
+
 int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, mo_error_t *err)
 {
     if (!out)
@@ -149,6 +174,8 @@ int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, 
         rc = s->kind->kind->parse(&s->job, root, err);
     if (!rc)
         rc = mo_cfg_check_unknown(root, err);
+    if (!rc && s->kind->kind->check_children)
+        rc = s->kind->kind->check_children(s->job, check_child, (void *)opts, err);
     if (rc) {
         mo_spec_destroy(s);
         return rc;

@@ -40,4 +40,9 @@ typedef struct {
 int mo_spec_load(mo_spec_t **out, const char *path, const mo_spec_opts_t *opts, mo_error_t *err);
 void mo_spec_destroy(mo_spec_t *spec);
 
+/* Load and check a child spec (a sweep's trial template with its overrides) with the same
+ * cluster and secrets as `opts`, keep nothing: 0 when it would run. */
+int mo_spec_check_child(const mo_spec_opts_t *opts, const mo_job_child_spec_t *child,
+                        mo_error_t *err);
+
 #endif

@@ -178,6 +178,8 @@ typedef struct {
     double best;
     int64_t bad_evals;
     int stopped_early;
+    int pruned;                  /* stopped by the parent's epoch hook (a sweep) */
+    const mo_job_hooks_t *hooks; /* the parent's, or NULL */
 
     mo_history_t history;
     eval_acc_t train_acc, val_acc;

@@ -149,6 +149,7 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
     t->comm = ctx->comm;
     t->output_dir = ctx->output_dir;
     t->plugins = ctx->plugins;
+    t->hooks = ctx->hooks;
     t->start_ns = mo_time_unix_ns();
     int size = mo_comm_size(t->comm);
     if (s->batch < size)
@@ -410,8 +411,24 @@ static int train_loop(trainer_t *t, mo_error_t *err)
         t->t_steps += mo_time_mono() - t0;
         int epoch_end = t->epoch_step == t->steps_per_epoch;
         int eval_now = s->eval_every > 0 ? t->step % s->eval_every == 0 : epoch_end;
+        /* A parent watching epochs (a sweep) gets fresh metrics at every epoch's end. */
+        if (epoch_end && t->hooks && t->hooks->epoch_end)
+            eval_now = 1;
         if (eval_now && (rc = evaluate(t, err)))
             return rc;
+        if (t->hooks && t->hooks->step)
+            t->hooks->step(t->hooks->ud);
+        if (epoch_end && t->hooks && t->hooks->epoch_end) {
+            int stop = t->hooks->epoch_end(t->hooks->ud, t->epoch + 1,
+                                           (const char(*)[32])t->final_names, t->final_values,
+                                           t->n_final, err);
+            if (stop < 0)
+                return stop;
+            if (stop) {
+                t->pruned = 1;
+                t->stopped_early = 1;
+            }
+        }
         double now = mo_time_mono();
         if (epoch_end || now - last_progress >= PROGRESS_EVERY_S) {
             progress(t, epoch_samples, now - epoch_t0, epoch_end);
@@ -439,7 +456,9 @@ static int train_loop(trainer_t *t, mo_error_t *err)
                              (long long)t->step);
         }
     }
-    if (t->stopped_early && mo_comm_rank(t->comm) == 0)
+    if (t->pruned && mo_comm_rank(t->comm) == 0)
+        mo_log_info("train", "pruned by the sweep after epoch %lld", (long long)t->epoch);
+    else if (t->stopped_early && mo_comm_rank(t->comm) == 0)
         mo_log_info("train", "early stopping at step %lld: %s did not improve for %lld evaluations",
                     (long long)t->step, s->es_metric, (long long)s->es_patience);
     return 0;
@@ -490,7 +509,7 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
      * evaluated in this process, e.g. a resume from a checkpoint at the last step). */
     if (!rc && (t.n_final == 0 || t.history.n == 0 || t.history.step[t.history.n - 1] != t.step))
         rc = evaluate(&t, err);
-    const char *status = "ok";
+    const char *status = t.pruned ? "pruned" : "ok";
     if (rc == MO_ESTOPPED)
         status = "preempted";
     else if (rc)
@@ -521,6 +540,7 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         ctx->n_final++;
     }
     ctx->gates_passed = gate_failures == 0;
+    ctx->pruned = t.pruned;
     if (!rc && gate_failures)
         rc = mo_errorf(err, MO_EGATE, "quality gate not met: %s (%d of %zu gates failed)", why,
                        gate_failures, s->n_gates);
@@ -529,5 +549,9 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
 }
 
 const mo_job_kind_t mo_job_train = {
-    "train", "data-parallel training on CPU ranks", parse, run, destroy,
+    .name = "train",
+    .summary = "data-parallel training on CPU ranks",
+    .parse = parse,
+    .run = run,
+    .destroy = destroy,
 };

@@ -285,5 +285,9 @@ out:
 }
 
 const mo_job_kind_t mo_job_validate = {
-    "validate", "checks on a dataset, with a report", parse, run, destroy,
+    .name = "validate",
+    .summary = "checks on a dataset, with a report",
+    .parse = parse,
+    .run = run,
+    .destroy = destroy,
 };

@@ -286,10 +286,12 @@ static int take_run_info(mlf_state_t *st, const json_t *info)
     return 0;
 }
 
-/* The run of this experiment tagged maestro.run_id = id: MLF_OK and st->run_id when found,
- * MLF_OK and no run_id when not. */
-static mlf_rc_t run_search(mlf_state_t *st, const char *maestro_run_id)
+/* runs/search in st->experiment_id for the run tagged maestro.run_id = id: MLF_OK and *info
+ * (inside r->json) when found, MLF_OK and *info NULL when not. */
+static mlf_rc_t search_tagged(mlf_state_t *st, const char *maestro_run_id, mlf_resp_t *r,
+                              const json_t **info)
 {
+    *info = NULL;
     /* The filter language has no escapes we can rely on; Maestro run ids never hold quotes. */
     if (strpbrk(maestro_run_id, "'\"`\\"))
         return MLF_OK;
@@ -297,26 +299,52 @@ static mlf_rc_t run_search(mlf_state_t *st, const char *maestro_run_id)
     snprintf(filter, sizeof filter, "tags.`maestro.run_id` = '%s'", maestro_run_id);
     json_t *body = json_pack("{s:[s], s:s, s:i, s:s}", "experiment_ids", st->experiment_id,
                              "filter", filter, "max_results", 1, "run_view_type", "ACTIVE_ONLY");
-    mlf_resp_t r = {0};
-    mlf_rc_t rc = body ? mlf_call(st, "POST", "runs/search", body, NULL, &r) : MLF_PERM;
+    mlf_rc_t rc = body ? mlf_call(st, "POST", "runs/search", body, NULL, r) : MLF_PERM;
     json_decref(body);
     if (rc == MLF_OK) {
-        json_t *runs = json_object_get(r.json, "runs");
+        json_t *runs = json_object_get(r->json, "runs");
         if (json_array_size(runs) > 0)
-            take_run_info(st, json_object_get(json_array_get(runs, 0), "info"));
+            *info = json_object_get(json_array_get(runs, 0), "info");
     } else if (rc == MLF_RETRY) {
-        mlf_log(st, MAESTRO_LOG_WARN, "%s", r.message);
+        mlf_log(st, MAESTRO_LOG_WARN, "%s", r->message);
     } else {
         /* a server without search still gets a run: create one (duplicates are the cost) */
-        mlf_log(st, MAESTRO_LOG_DEBUG, "%s", r.message);
+        mlf_log(st, MAESTRO_LOG_DEBUG, "%s", r->message);
         rc = MLF_OK;
+    }
+    return rc;
+}
+
+/* The run of this experiment tagged maestro.run_id = id: MLF_OK and st->run_id when found,
+ * MLF_OK and no run_id when not. */
+static mlf_rc_t run_search(mlf_state_t *st, const char *maestro_run_id)
+{
+    mlf_resp_t r = {0};
+    const json_t *info = NULL;
+    mlf_rc_t rc = search_tagged(st, maestro_run_id, &r, &info);
+    if (info)
+        take_run_info(st, info);
+    mlf_resp_clear(&r);
+    return rc;
+}
+
+mlf_rc_t mlf_run_lookup(mlf_state_t *st, const char *maestro_run_id, char **mlflow_run_id)
+{
+    *mlflow_run_id = NULL;
+    mlf_resp_t r = {0};
+    const json_t *info = NULL;
+    mlf_rc_t rc = search_tagged(st, maestro_run_id, &r, &info);
+    if (info) {
+        *mlflow_run_id = mlf_json_idstr(json_object_get(info, "run_id"));
+        if (!*mlflow_run_id)
+            *mlflow_run_id = mlf_json_idstr(json_object_get(info, "run_uuid"));
     }
     mlf_resp_clear(&r);
     return rc;
 }
 
-mlf_rc_t mlf_run_find_or_create(mlf_state_t *st, const char *maestro_run_id, json_t *create_body,
-                                int *resumed)
+mlf_rc_t mlf_run_find_or_create(mlf_state_t *st, const char *maestro_run_id,
+                                const char *parent_run_id, json_t *create_body, int *resumed)
 {
     *resumed = 0;
     free(st->run_id);
@@ -328,6 +356,10 @@ mlf_rc_t mlf_run_find_or_create(mlf_state_t *st, const char *maestro_run_id, jso
         *resumed = 1;
         return MLF_OK;
     }
+    /* Only a run about to be created needs its parent now: a resumed one is linked after. */
+    rc = mlf_parent_tag(st, parent_run_id, create_body);
+    if (rc != MLF_OK)
+        return rc;
     json_object_set_new(create_body, "experiment_id", json_string(st->experiment_id));
     mlf_resp_t r = {0};
     rc = mlf_call(st, "POST", "runs/create", create_body, NULL, &r);
@@ -402,6 +434,18 @@ mlf_rc_t mlf_run_update(mlf_state_t *st, const char *status, int64_t end_ms)
         json_object_set_new(body, "end_time", json_integer((json_int_t)end_ms));
     mlf_resp_t r = {0};
     mlf_rc_t rc = body ? mlf_call(st, "POST", "runs/update", body, NULL, &r) : MLF_PERM;
+    json_decref(body);
+    if (rc != MLF_OK)
+        mlf_log(st, rc == MLF_PERM ? MAESTRO_LOG_ERROR : MAESTRO_LOG_WARN, "%s", r.message);
+    mlf_resp_clear(&r);
+    return rc;
+}
+
+mlf_rc_t mlf_run_set_tag(mlf_state_t *st, const char *key, const char *value)
+{
+    json_t *body = json_pack("{s:s, s:s, s:s}", "run_id", st->run_id, "key", key, "value", value);
+    mlf_resp_t r = {0};
+    mlf_rc_t rc = body ? mlf_call(st, "POST", "runs/set-tag", body, NULL, &r) : MLF_PERM;
     json_decref(body);
     if (rc != MLF_OK)
         mlf_log(st, rc == MLF_PERM ? MAESTRO_LOG_ERROR : MAESTRO_LOG_WARN, "%s", r.message);

@@ -5,7 +5,8 @@
  *
  *   <registry_dir>/<model>/versions/<n>/run.h5      copy of the run's model file
  *   <registry_dir>/<model>/versions/<n>/meta.json   version, run id and name, created time,
- *                                                   final metrics, source run folder
+ *                                                   final metrics, source run folder, the
+ *                                                   parent run id of a child run
  *   <registry_dir>/<model>/aliases.json             {"<alias>": <n>, ...}
  *
  * Versions count up from 1. A version folder is filled under a temporary name and renamed
@@ -221,14 +222,17 @@ static json_t *meta_json(mlf_state_t *st, const maestro_run_end_t *end, const ch
             json_object_set_new(metrics, end->metric_names[i],
                                 isfinite(v) ? json_real(v) : json_null());
     }
-    return json_pack(
-        "{s:i, s:s, s:i, s:s?, s:s?, s:s?, s:s, s:I, s:o, s:s?, s:s?, s:s, s:I, "
-        "s:s?, s:s?}",
-        "format_version", LOCAL_FORMAT_VERSION, "model", model, "version", (int)version, "run_id",
-        st->maestro_run_id, "run_name", st->run_name, "job_kind", st->job_kind, "created", created,
-        "created_ms", (json_int_t)(now / 1000000), "final_metrics", metrics, "source_run_dir",
-        st->run_dir, "source_model_path", end->model_path, "artifact", "run.h5", "artifact_bytes",
-        (json_int_t)bytes, "git_commit", st->git_commit, "maestro_version", st->maestro_version);
+    /* parent_run_id only for a child run (a sweep's trial): absent keys keep older readers and
+     * older versions' files alike, so format_version stays 1. */
+    return json_pack("{s:i, s:s, s:i, s:s?, s:s?, s:s?, s:s, s:I, s:o, s:s?, s:s?, s:s, s:I, "
+                     "s:s?, s:s?, s:s*}",
+                     "format_version", LOCAL_FORMAT_VERSION, "model", model, "version",
+                     (int)version, "run_id", st->maestro_run_id, "run_name", st->run_name,
+                     "job_kind", st->job_kind, "created", created, "created_ms",
+                     (json_int_t)(now / 1000000), "final_metrics", metrics, "source_run_dir",
+                     st->run_dir, "source_model_path", end->model_path, "artifact", "run.h5",
+                     "artifact_bytes", (json_int_t)bytes, "git_commit", st->git_commit,
+                     "maestro_version", st->maestro_version, "parent_run_id", st->parent_run_id);
 }
 
 static int set_alias_file(const char *mdir, const char *alias, long version)

@@ -1,10 +1,11 @@
 /* mlflow.c - the mlflow registry plugin: config, run lifecycle, spool and flush
  *
  * Only rank 0 talks to MLflow; on every other rank each callback is a no-op. With a `url` the
- * run becomes an MLflow run (experiment get-or-create, runs/create with the mlflow.* tags,
- * params, metrics through runs/log-batch, artifacts through the mlflow-artifacts proxy,
- * runs/update at the end, and the model registry when the gates pass). Without one, run_end
- * registers the model in a local registry folder (local.c) and nothing else happens.
+ * run becomes an MLflow run (experiment get-or-create, runs/create with the mlflow.* tags and,
+ * for a child run, nested under its parent's run (nested.c), params, metrics through
+ * runs/log-batch, artifacts through the mlflow-artifacts proxy, runs/update at the end, and
+ * the model registry when the gates pass). Without one, run_end registers the model in a
+ * local registry folder (local.c) and nothing else happens.
  *
  * Delivery: a request that still gets no answer (or 408/429/5xx) after a few tries with
  * backoff is handed to host->spool as a self-contained JSON payload naming the Maestro run,
@@ -100,7 +101,8 @@ static void state_free(mlf_state_t *st)
         &st->url,           &st->experiment,   &st->token,          &st->username,
         &st->password,      &st->registry_dir, &st->maestro_run_id, &st->run_name,
         &st->job_kind,      &st->run_dir,      &st->git_commit,     &st->maestro_version,
-        &st->experiment_id, &st->run_id,       &st->artifact_uri,   &st->model_uploaded};
+        &st->experiment_id, &st->run_id,       &st->artifact_uri,   &st->model_uploaded,
+        &st->parent_run_id};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -233,6 +235,9 @@ json_t *mlf_spool_payload(mlf_state_t *st)
                           st->experiment, "maestro_run_id", st->maestro_run_id);
     if (p && st->run_id)
         json_object_set_new(p, "run_id", json_string(st->run_id));
+    /* every payload: whichever replays first in a later flush can still make the link */
+    if (p && st->parent_run_id)
+        json_object_set_new(p, "parent_run_id", json_string(st->parent_run_id));
     return p;
 }
 
@@ -280,7 +285,8 @@ static json_t *create_body(mlf_state_t *st)
         add_tag(tags, "maestro.run_id", st->maestro_run_id) ||
         add_tag(tags, "maestro.kind", st->job_kind) || add_tag(tags, "maestro.ranks", ranks) ||
         add_tag(tags, "maestro.version", st->maestro_version) ||
-        add_tag(tags, "maestro.run_dir", st->run_dir)) {
+        add_tag(tags, "maestro.run_dir", st->run_dir) ||
+        add_tag(tags, "maestro.parent_run_id", st->parent_run_id)) {
         json_decref(tags);
         return NULL;
     }
@@ -288,22 +294,28 @@ static json_t *create_body(mlf_state_t *st)
                      (json_int_t)st->start_ms, "tags", tags);
 }
 
-/* Experiment, then the run (found again by its tag when resumed or replayed). */
+/* Experiment, then the run (found again by its tag when resumed or replayed), nested under
+ * the run tagged maestro.run_id = parent when there is one. */
 static mlf_rc_t open_run(mlf_state_t *st, const char *experiment, const char *maestro_run_id,
-                         json_t *body)
+                         const char *parent, json_t *body)
 {
     mlf_rc_t rc = mlf_experiment_resolve(st, experiment);
     if (rc != MLF_OK)
         return rc;
     int resumed = 0;
-    rc = mlf_run_find_or_create(st, maestro_run_id, body, &resumed);
+    st->parent_linked = 0;
+    rc = mlf_run_find_or_create(st, maestro_run_id, parent, body, &resumed);
     if (rc != MLF_OK)
         return rc;
     if (resumed) {
         mlf_log(st, MAESTRO_LOG_INFO, "continuing MLflow run %s of experiment %s", st->run_id,
                 experiment);
         rc = mlf_run_update(st, "RUNNING", 0);
+        /* its runs/create may have found no parent: link now (no answer: run end tries) */
+        if (rc == MLF_OK)
+            mlf_parent_link(st, parent);
     } else {
+        st->parent_linked = mlf_parent_tagged(body);
         mlf_log(st, MAESTRO_LOG_INFO, "MLflow run %s in experiment %s (%s)", st->run_id, experiment,
                 st->url);
     }
@@ -315,6 +327,20 @@ static int dup_field(char **dst, const char *src)
     free(*dst);
     *dst = src ? mlf_strdup(src) : NULL;
     return src && !*dst ? -1 : 0;
+}
+
+/* The run's parent (ABI 1.1): a host of minor 0 has no such field in its struct. */
+static const char *parent_of(mlf_state_t *st, const maestro_run_info_t *run)
+{
+    const char *parent = st->host->version >= 1 ? run->parent_run_id : NULL;
+    if (!parent || !*parent)
+        return NULL;
+    if (run->run_id && !strcmp(parent, run->run_id)) {
+        mlf_log(st, MAESTRO_LOG_WARN, "run %s names itself as its parent; taken as top-level",
+                parent);
+        return NULL;
+    }
+    return parent;
 }
 
 static int mlflow_run_start(void *state, const maestro_run_info_t *run)
@@ -329,7 +355,7 @@ static int mlflow_run_start(void *state, const maestro_run_info_t *run)
     free(st->artifact_uri);
     free(st->model_uploaded);
     st->run_id = st->artifact_uri = st->model_uploaded = NULL;
-    st->disabled = st->artifacts_refused = 0;
+    st->disabled = st->artifacts_refused = st->parent_linked = 0;
     st->spooling = 0; /* one host per run: nothing spooled before belongs to this run */
     st->pending = 0;
     json_object_clear(st->param_keys);
@@ -340,7 +366,8 @@ static int mlflow_run_start(void *state, const maestro_run_info_t *run)
     if (dup_field(&st->maestro_run_id, run->run_id) || dup_field(&st->run_name, run->run_name) ||
         dup_field(&st->job_kind, run->job_kind) || dup_field(&st->run_dir, run->run_dir) ||
         dup_field(&st->git_commit, run->git_commit) ||
-        dup_field(&st->maestro_version, run->maestro_version)) {
+        dup_field(&st->maestro_version, run->maestro_version) ||
+        dup_field(&st->parent_run_id, parent_of(st, run))) {
         st->active = 0;
         return MAESTRO_E_FAILED;
     }
@@ -351,7 +378,7 @@ static int mlflow_run_start(void *state, const maestro_run_info_t *run)
     if (!body)
         return MAESTRO_E_FAILED;
     int rc = MAESTRO_OK;
-    mlf_rc_t r = open_run(st, st->experiment, st->maestro_run_id, body);
+    mlf_rc_t r = open_run(st, st->experiment, st->maestro_run_id, st->parent_run_id, body);
     if (r == MLF_RETRY && !st->run_id) {
         json_t *p = mlf_spool_payload(st);
         if (p)
@@ -453,6 +480,8 @@ static int mlflow_run_end(void *state, const maestro_run_end_t *end)
                 p, json_pack("{s:s, s:I}", "status", status, "end_time", (json_int_t)end_ms));
         urc = mlf_spool(st, "runs-update", p);
     } else {
+        /* best effort: unlinked, the run still names its parent in maestro.parent_run_id */
+        mlf_parent_link(st, st->parent_run_id);
         mlf_rc_t r = mlf_run_update(st, status, end_ms);
         urc = r == MLF_OK ? MAESTRO_OK : MAESTRO_E_FAILED;
         if (r == MLF_RETRY) {
@@ -485,7 +514,8 @@ static int replay_create(mlf_state_t *st, const json_t *p)
     free(st->run_id);
     free(st->artifact_uri);
     st->run_id = st->artifact_uri = NULL;
-    mlf_rc_t r = copy ? open_run(st, exp, mid, copy) : MLF_PERM;
+    const char *parent = json_string_value(json_object_get(p, "parent_run_id"));
+    mlf_rc_t r = copy ? open_run(st, exp, mid, parent, copy) : MLF_PERM;
     json_decref(copy);
     if (r == MLF_PERM)
         st->disabled = 1;
@@ -499,6 +529,14 @@ static int replay_update(mlf_state_t *st, const json_t *p)
     if (!status)
         return MAESTRO_E_FAILED;
     mlf_rc_t r = mlf_run_locate(st, p);
+    /* The run's last payload: the parent's own spool may have been flushed since its runs/create
+     * found no parent. The lookup needs the experiment, which locate skips when the payload
+     * names the run. */
+    const char *parent = json_string_value(json_object_get(p, "parent_run_id"));
+    const char *exp = json_string_value(json_object_get(p, "experiment"));
+    if (r == MLF_OK && parent && !st->parent_linked && exp &&
+        (st->experiment_id || mlf_experiment_resolve(st, exp) == MLF_OK))
+        mlf_parent_link(st, parent);
     if (r == MLF_OK)
         r = mlf_run_update(st, status, end_ms);
     return r == MLF_OK ? MAESTRO_OK : r == MLF_RETRY ? MAESTRO_E_RETRY : MAESTRO_E_FAILED;
@@ -532,6 +570,7 @@ static int mlflow_flush(void *state, const char *kind, const void *data, size_t 
         free(st->artifact_uri);
         st->run_id = st->artifact_uri = NULL;
         st->disabled = 0;
+        st->parent_linked = 0;
     }
     st->in_flush = 1;
     int rc;

@@ -8,6 +8,7 @@
  *                buffer and runs/log-batch split at 1000 entities / 100 params / ~1 MB
  *   artifacts.c  uploads through the mlflow-artifacts proxy and the model registry
  *   local.c      the embedded default: a local registry folder when no url is configured
+ *   nested.c     child runs (ABI 1.1 parent_run_id): mlflow.parentRunId, found by tag
  *
  * The host calls the plugin from one thread of its own, so the state needs no lock.
  */
@@ -71,6 +72,7 @@ typedef struct mlf_state {
     int active;
     int rank, ranks;
     char *maestro_run_id, *run_name, *job_kind, *run_dir, *git_commit, *maestro_version;
+    char *parent_run_id; /* the parent's Maestro run id; NULL for a top-level run */
     int64_t start_ms;
 
     /* The MLflow side of the run, once known. */
@@ -78,6 +80,7 @@ typedef struct mlf_state {
     char *run_id;
     char *artifact_uri;
     int artifacts_refused; /* the run's artifact store is not mlflow-artifacts: (said once) */
+    int parent_linked;     /* the MLflow run carries mlflow.parentRunId (nested.c) */
     int disabled;          /* a permanent failure made the run unreachable (said once) */
 
     /* Spooling: once one request of the run is spooled, every later one is too, so the
@@ -123,10 +126,16 @@ char *mlf_urlencode(const char *s, int keep_slash);
 /* get-by-name, create on 404, re-get on the create race. Sets st->experiment_id. */
 mlf_rc_t mlf_experiment_resolve(mlf_state_t *st, const char *name);
 /* The run tagged maestro.run_id = id in st->experiment_id, or create it from `create_body`
- * (runs/create request without experiment_id). Sets st->run_id and st->artifact_uri;
- * *resumed = 1 when an existing run was found. */
-mlf_rc_t mlf_run_find_or_create(mlf_state_t *st, const char *maestro_run_id, json_t *create_body,
-                                int *resumed);
+ * (runs/create request without experiment_id; when parent_run_id is not NULL, the parent's
+ * MLflow id is added to its tags if found, see mlf_parent_tag). Sets st->run_id and
+ * st->artifact_uri; *resumed = 1 when an existing run was found. */
+mlf_rc_t mlf_run_find_or_create(mlf_state_t *st, const char *maestro_run_id,
+                                const char *parent_run_id, json_t *create_body, int *resumed);
+/* The MLflow id of the run tagged maestro.run_id = id in st->experiment_id, without touching
+ * st->run_id: MLF_OK and *mlflow_run_id (caller frees) when found, MLF_OK and NULL when not. */
+mlf_rc_t mlf_run_lookup(mlf_state_t *st, const char *maestro_run_id, char **mlflow_run_id);
+/* runs/set-tag on st->run_id. */
+mlf_rc_t mlf_run_set_tag(mlf_state_t *st, const char *key, const char *value);
 /* Fill st->run_id / artifact_uri from the payload or by looking the run up by its tag. */
 mlf_rc_t mlf_run_locate(mlf_state_t *st, const json_t *payload);
 /* runs/get: refresh st->run_id's artifact_uri. */
@@ -169,6 +178,18 @@ int mlf_register(mlf_state_t *st, const char *model, const char *alias);
 int mlf_register_replay(mlf_state_t *st, const json_t *payload);
 /* 1 when `alias` is a name MLflow accepts for an alias (^[\w\-]*$, <= 255, not reserved). */
 int mlf_alias_valid(const char *alias);
+
+/* ---- nested.c ---- */
+/* Before runs/create: add mlflow.parentRunId = the MLflow id of the run tagged
+ * maestro.run_id = parent to create_body's tags (unless there already). A parent not found is
+ * a warning and MLF_OK: the run is created top-level and linked later. MLF_RETRY when the
+ * server did not answer. NULL parent: nothing. */
+mlf_rc_t mlf_parent_tag(mlf_state_t *st, const char *parent, json_t *create_body);
+/* 1 when the request body's tags hold mlflow.parentRunId. */
+int mlf_parent_tagged(const json_t *create_body);
+/* After the fact (a resumed run, a parent that was not there at runs/create): look the parent
+ * up again and set mlflow.parentRunId on st->run_id. Sets st->parent_linked on success. */
+mlf_rc_t mlf_parent_link(mlf_state_t *st, const char *parent);
 
 /* ---- local.c ---- */
 /* The embedded default: register run_end's model in the local registry folder. */

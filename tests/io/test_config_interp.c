@@ -49,13 +49,33 @@ static void test_config_interp__env_errors_name_the_variable(void)
                     "${env:MO_TEST_UNSET:-default} to give a default)");
     CU_ASSERT_EQUAL(load_fail("a: ${env:MO_TEST\n", NULL, &err), MO_EINVAL);
     ASSERT_MSG(err, "spec.yml:1:4: unterminated '${' (missing '}')");
-    CU_ASSERT_EQUAL(load_fail("a: ${nocolon}\n", NULL, &err), MO_EINVAL);
+    CU_ASSERT_EQUAL(load_fail("a: ${no colon}\n", NULL, &err), MO_EINVAL);
     ASSERT_MSG(err,
-               "spec.yml:1:4: bad reference ${nocolon}: expected ${env:NAME} or ${scheme:name}");
+               "spec.yml:1:4: bad reference ${no colon}: expected ${env:NAME} or ${scheme:name}");
     CU_ASSERT_EQUAL(load_fail("a: ${env:A:-${env:B}}\n", NULL, &err), MO_EINVAL);
     ASSERT_MSG(err, "spec.yml:1:4: a ${...} inside another is not supported");
     CU_ASSERT_EQUAL(load_fail("a: ${env:1BAD}\n", NULL, &err), MO_EINVAL);
     ASSERT_MSG(err, "spec.yml:1:4: bad variable name in ${env:1BAD}");
+}
+
+/* `${name}` without a scheme is a placeholder for templates (a sweep's trial.command): it
+ * loads, mo_cfg_as_template reads it as written, every other reader reports it where it is. */
+static void test_config_interp__plain_names_are_template_placeholders(void)
+{
+    mo_cfg_t *cfg = load_as("spec.yml", "a: --lr=${optimizer.lr}\nb: ${x}\nc: [\"${x}\"]\n", NULL);
+    mo_cfg_node_t *root = mo_cfg_root(cfg);
+    mo_error_t err = {0};
+    const char *s = NULL;
+    CU_ASSERT_EQUAL(mo_cfg_as_template(mo_cfg_child(root, "a"), &s, &err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "--lr=${optimizer.lr}");
+    CU_ASSERT_EQUAL(mo_cfg_get_string(root, "a", 0, &s, &err), MO_EINVAL);
+    ASSERT_MSG(err, "spec.yml:1:4: bad reference ${optimizer.lr}: expected ${env:NAME} or "
+                    "${scheme:name}");
+    int64_t v = 0;
+    CU_ASSERT_EQUAL(mo_cfg_get_int(root, "b", 0, 0, 10, &v, &err), MO_EINVAL);
+    ASSERT_MSG(err, "spec.yml:2:4: bad reference ${x}: expected ${env:NAME} or ${scheme:name}");
+    CU_ASSERT_EQUAL(mo_cfg_as_string(mo_cfg_at(mo_cfg_child(root, "c"), 0), &s, &err), MO_EINVAL);
+    mo_cfg_destroy(cfg);
 }
 
 static void test_config_interp__no_env_leaves_references_as_written(void)
@@ -130,6 +150,7 @@ static void test_config_interp__secret_without_resolver_or_unknown_is_error(void
 static CU_TestInfo tests[] = {
     MO_TEST(test_config_interp__env_interpolation_in_scalars),
     MO_TEST(test_config_interp__env_errors_name_the_variable),
+    MO_TEST(test_config_interp__plain_names_are_template_placeholders),
     MO_TEST(test_config_interp__no_env_leaves_references_as_written),
     MO_TEST(test_config_interp__secret_resolver_and_dump_hides_value),
     MO_TEST(test_config_interp__secret_without_resolver_or_unknown_is_error),

@@ -17,6 +17,7 @@
 #include "../../plugins/mlflow/client.c"
 #include "../../plugins/mlflow/local.c"
 #include "../../plugins/mlflow/mlflow.c"
+#include "../../plugins/mlflow/nested.c"
 
 #include "tests/unit.h"
 
@@ -54,6 +55,8 @@ static struct {
     int down;                    /* every request gets no answer */
     /* the responder's world */
     int exp_exists, run_exists, pending_polls;
+    const char *parent_id; /* runs/search naming it is the parent's: run p0 when parent_exists */
+    int parent_exists;
     const char *artifact_uri;
     request_t req[MAX_REQ];
     int n_req;
@@ -106,6 +109,10 @@ static inline const char *respond(const request_t *r, long *status)
         H.exp_exists = 1;
         return "{\"experiment_id\":\"7\"}";
     }
+    if (strstr(u, "runs/search") && H.parent_id && r->body && strstr(r->body, H.parent_id))
+        return H.parent_exists ? "{\"runs\":[{\"info\":{\"run_id\":\"p0\",\"experiment_id\":"
+                                 "\"7\",\"status\":\"RUNNING\"}}]}"
+                               : "{}";
     if (strstr(u, "runs/search") || strstr(u, "runs/get") || strstr(u, "runs/create")) {
         if (strstr(u, "runs/search") && !H.run_exists)
             return "{}";

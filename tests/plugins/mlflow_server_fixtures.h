@@ -204,6 +204,43 @@ static inline json_t *find_run(const char *srv, const char *experiment, const ch
     return json_array_get(runs, 0);
 }
 
+/* Wait (up to timeout_s) until the run tagged maestro.run_id = id shows in `experiment`: a
+ * plugin's run_start runs on its host's own thread, and a test that needs that run to exist
+ * on the server (a parent before its child) has no other way to know. 1 when it showed. */
+static inline int wait_run(const char *srv, const char *experiment, const char *id,
+                           double timeout_s)
+{
+    char url[1024], body[512];
+    for (double waited = 0; waited < timeout_s; waited += 0.05) {
+        char *text = NULL;
+        snprintf(url, sizeof url, "%s/api/2.0/mlflow/experiments/get-by-name?experiment_name=%s",
+                 srv, experiment);
+        json_t *e = http("GET", url, NULL, &text, NULL) == 200 ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        text = NULL;
+        const char *eid =
+            json_string_value(json_object_get(json_object_get(e, "experiment"), "experiment_id"));
+        int found = 0;
+        if (eid) {
+            snprintf(url, sizeof url, "%s/api/2.0/mlflow/runs/search", srv);
+            snprintf(body, sizeof body,
+                     "{\"experiment_ids\":[\"%s\"],\"filter\":\"tags.`maestro.run_id` = '%s'\"}",
+                     eid, id);
+            json_t *r =
+                http("POST", url, body, &text, NULL) == 200 ? json_loads(text, 0, NULL) : NULL;
+            found = json_array_size(json_object_get(r, "runs")) > 0;
+            json_decref(r);
+            free(text);
+        }
+        json_decref(e);
+        if (found)
+            return 1;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 static inline const char *kv(const json_t *list, const char *key)
 {
     size_t i;

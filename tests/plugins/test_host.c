@@ -1,5 +1,5 @@
 /* test_host.c - the plugin host's lifecycle (host.c): open and init, requests, dispatch to
- * the worker, run end draining, callback errors, NULL handles
+ * the worker, run end draining, callback errors, run info reaching plugins, NULL handles
  */
 #include "core/time.h"
 #include "plugins/host.h"
@@ -80,6 +80,56 @@ static void test_host__callback_error_is_one_warning_not_a_failure(void)
     free(log);
 }
 
+/* ---- run info (ABI 1.1) ------------------------------------------------------------------- */
+
+/* parent_run_id reaches the plugin as given, deep-copied: the caller's strings are gone by the
+ * time the worker hands the queued run_start over. A plugin built against 1.0 still loads and
+ * gets its run_start. */
+static void test_host__run_start_passes_parent_run_id(void)
+{
+    use_test_path();
+    const char *run = fresh_dir("parent");
+    char rec[600], rec10[600];
+    snprintf(rec, sizeof rec, "%s/probe.txt", run);
+    snprintf(rec10, sizeof rec10, "%s/probe10.txt", run);
+    maestro_kv_t slow[] = {{"sleep_ms", "100"}, {"record", rec}};
+    maestro_kv_t old[] = {{"record", rec10}};
+    mo_plugin_request_t req[] = {{"probe", slow, 2}, {"probe10", old, 1}};
+    mo_plugins_opts_t opts = {0, 1, run, 0};
+    mo_plugins_t *p = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL_FATAL(mo_plugins_open(&p, req, 2, &opts, &err), 0);
+
+    /* the worker sleeps in this event while both run_starts wait in the queue */
+    mo_plugins_metric(p, "m", 1, 0, 0, NULL, 0);
+    char parent[64], child_id[64];
+    snprintf(parent, sizeof parent, "sweep-20260101T000000Z-0a0a");
+    snprintf(child_id, sizeof child_id, "trial-20260101T000001Z-1b1b");
+    maestro_run_info_t child = run_info(run);
+    child.run_id = child_id;
+    child.parent_run_id = parent;
+    mo_plugins_run_start(p, &child);
+    memset(parent, 'x', sizeof parent - 1); /* the caller reuses its buffers at once */
+    memset(child_id, 'y', sizeof child_id - 1);
+    maestro_run_info_t top = run_info(run); /* parent_run_id NULL: a top-level run */
+    mo_plugins_run_start(p, &top);
+    maestro_run_end_t end = run_end_ok();
+    mo_plugins_run_end(p, &end);
+    mo_plugins_close(p);
+
+    char *got = slurp(rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got,
+                           "run_start trial-20260101T000001Z-1b1b sweep-20260101T000000Z-0a0a\n"
+                           "run_start t-20260101T000000Z-abcd -\n");
+    free(got);
+    got = slurp(rec10);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, "run_start trial-20260101T000001Z-1b1b 1\n"
+                                "run_start t-20260101T000000Z-abcd 1\n");
+    free(got);
+}
+
 /* ---- NULL handles ------------------------------------------------------------------------- */
 
 static void test_host__null_handle_accepted_everywhere(void)
@@ -118,6 +168,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_host__plugin_requested_twice_refused),
     MO_TEST(test_host__run_end_drains_a_slow_plugin),
     MO_TEST(test_host__callback_error_is_one_warning_not_a_failure),
+    MO_TEST(test_host__run_start_passes_parent_run_id),
     MO_TEST(test_host__null_handle_accepted_everywhere),
     CU_TEST_INFO_NULL,
 };

@@ -29,14 +29,14 @@ static void expect_load_error(const char *name, int code, const char *const *nee
 
 static void test_host_load__abi_major_mismatch_names_file_and_both_numbers(void)
 {
-    const char *n[] = {"maestro-abi2.so:", "plugin ABI 2.0", "this Maestro speaks 1.0", NULL};
+    const char *n[] = {"maestro-abi2.so:", "plugin ABI 2.0", "this Maestro speaks 1.1", NULL};
     expect_load_error("abi2", MO_EPLUGIN, n);
 }
 
 static void test_host_load__short_descriptor_refused_with_both_numbers(void)
 {
-    const char *n[] = {"maestro-short.so:", "plugin ABI 1.0 needs at least",
-                       "this Maestro speaks 1.0", NULL};
+    const char *n[] = {"maestro-short.so:", "plugin ABI 1.1 needs at least",
+                       "this Maestro speaks 1.1", NULL};
     expect_load_error("short", MO_EPLUGIN, n);
 }
 
@@ -89,7 +89,7 @@ static void test_host_load__list_reads_descriptors_without_init(void)
     use_test_path();
     json_t *list = NULL;
     CU_ASSERT_EQUAL_FATAL(mo_plugins_list(&list, NULL), 0);
-    int seen_example = 0, seen_abi2 = 0, seen_secrets = 0, seen_nosym = 0;
+    int seen_example = 0, seen_abi2 = 0, seen_secrets = 0, seen_nosym = 0, seen_old = 0;
     size_t i;
     json_t *o;
     json_array_foreach(list, i, o)
@@ -103,7 +103,7 @@ static void test_host_load__list_reads_descriptors_without_init(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(status);
         CU_ASSERT_PTR_NOT_NULL(file);
         if (!strcmp(name, "example") && !strcmp(status, "ok")) {
-            seen_example = !strcmp(type, "metrics") && !strcmp(abi, "1.0") &&
+            seen_example = !strcmp(type, "metrics") && !strcmp(abi, "1.1") &&
                            !strcmp(json_string_value(json_object_get(o, "version")), "1.0");
         } else if (!strcmp(name, "abi2")) {
             seen_abi2 = strstr(status, "plugin ABI 2.0") && !strcmp(abi, "2.0");
@@ -111,12 +111,15 @@ static void test_host_load__list_reads_descriptors_without_init(void)
             seen_secrets = !strcmp(type, "secrets") && !strcmp(status, "ok");
         } else if (!strcmp(name, "nosym")) {
             seen_nosym = strstr(status, "no symbol") != NULL;
+        } else if (!strcmp(name, "probe10")) {
+            seen_old = !strcmp(abi, "1.0") && !strcmp(status, "ok"); /* an older minor loads */
         }
     }
     CU_ASSERT(seen_example);
     CU_ASSERT(seen_abi2);
     CU_ASSERT(seen_secrets);
     CU_ASSERT(seen_nosym);
+    CU_ASSERT(seen_old);
     json_decref(list);
     CU_ASSERT_EQUAL(mo_plugins_list(NULL, NULL), MO_EINVAL);
 }

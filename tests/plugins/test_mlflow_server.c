@@ -7,9 +7,10 @@
  * metrics, artifacts, run_end, close; mo_plugins_flush_dir for a later flush) and reads back
  * through MLflow's REST API (libcurl + jansson) and, once, through MLflow's Python client: the
  * experiment, the run and its tags, params, metric history, artifact bytes, and the model
- * version with its alias and source. Failure cases use a port with nobody listening, and a
- * server that comes back on it. The server is a test dependency: when it cannot start the
- * test fails and says why, it never skips. The helpers are in mlflow_server_fixtures.h.
+ * version with its alias and source; child runs nested under their parent (ABI 1.1). Failure
+ * cases use a port with nobody listening, and a server that comes back on it. The server is a test
+ * dependency: when it cannot start the test fails and says why, it never skips. The helpers are in
+ * mlflow_server_fixtures.h.
  */
 #include "tests/plugins/mlflow_server_fixtures.h"
 
@@ -382,6 +383,86 @@ static void test_mlflow_server__comes_back_during_the_run(void)
     json_decref(mv);
 }
 
+/* A sweep: the parent run stays open while its trials run, each with a host of its own (as
+ * runner/run_life.c does). The first trial starts once the parent is on the server and is
+ * created nested; the second names a parent that reaches MLflow only after the trial's
+ * runs/create, and is linked at its run end. */
+static void test_mlflow_server__child_runs_nest_under_the_parent(void)
+{
+    const char *srv = srv_main();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    const char *exp = "maestro-sweep";
+    char dir_a[512], dir_b[512], dir_c[512], dir_d[512];
+    snprintf(dir_a, sizeof dir_a, "%s", make_run_dir("run-sweep"));
+    snprintf(dir_b, sizeof dir_b, "%s", make_run_dir("run-trial"));
+    snprintf(dir_c, sizeof dir_c, "%s", make_run_dir("run-late-trial"));
+    snprintf(dir_d, sizeof dir_d, "%s", make_run_dir("run-late-sweep"));
+
+    mo_plugins_t *pa = open_plugin(srv, exp, dir_a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pa);
+    maestro_run_info_t a = info("sweep-20240101T000000Z-0007", dir_a, "0.05");
+    mo_plugins_run_start(pa, &a);
+    CU_ASSERT_FATAL(wait_run(srv, exp, a.run_id, 30));
+
+    mo_plugins_t *pb = open_plugin(srv, exp, dir_b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pb);
+    maestro_run_info_t b = info("trial-20240101T000001Z-0007", dir_b, "0.1");
+    b.parent_run_id = a.run_id;
+    mo_plugins_run_start(pb, &b);
+    train(pb, dir_b);
+    end(pb, "ok", 1, NULL);
+    mo_plugins_close(pb);
+
+    /* a trial whose parent is not on the server yet */
+    log_clear();
+    mo_plugins_t *pc = open_plugin(srv, exp, dir_c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+    maestro_run_info_t c = info("trial-20240101T000002Z-0008", dir_c, "0.2");
+    c.parent_run_id = "sweep-20240101T000000Z-0008";
+    mo_plugins_run_start(pc, &c);
+    CU_ASSERT_FATAL(wait_run(srv, exp, c.run_id, 30));
+    mo_plugins_t *pd = open_plugin(srv, exp, dir_d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pd);
+    maestro_run_info_t d = info(c.parent_run_id, dir_d, "0.05");
+    mo_plugins_run_start(pd, &d);
+    CU_ASSERT_FATAL(wait_run(srv, exp, d.run_id, 30));
+    end(pc, "ok", 1, NULL);
+    mo_plugins_close(pc);
+    end(pd, "ok", 1, NULL);
+    mo_plugins_close(pd);
+    end(pa, "ok", 1, NULL);
+    mo_plugins_close(pa);
+    CU_ASSERT(log_has("has no MLflow run in experiment"));
+    CU_ASSERT(log_has("yet; this run starts top-level and is linked to it at run end"));
+
+    const struct {
+        const maestro_run_info_t *child, *parent;
+    } pairs[] = {{&b, &a}, {&c, &d}};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *proot, *croot;
+        json_t *parent = find_run(srv, exp, pairs[k].parent->run_id, &proot);
+        json_t *child = find_run(srv, exp, pairs[k].child->run_id, &croot);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(parent);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(child);
+        const char *pid =
+            json_string_value(json_object_get(json_object_get(parent, "info"), "run_id"));
+        json_t *ctags = json_object_get(json_object_get(child, "data"), "tags");
+        json_t *ptags = json_object_get(json_object_get(parent, "data"), "tags");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pid);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(kv(ctags, "mlflow.parentRunId"));
+        CU_ASSERT_STRING_EQUAL(kv(ctags, "mlflow.parentRunId"), pid);
+        CU_ASSERT_STRING_EQUAL(kv(ctags, "maestro.parent_run_id"), pairs[k].parent->run_id);
+        CU_ASSERT_PTR_NULL(kv(ptags, "mlflow.parentRunId")); /* the sweep's run is top-level */
+        CU_ASSERT_PTR_NULL(kv(ptags, "maestro.parent_run_id"));
+        CU_ASSERT_STRING_EQUAL(
+            json_string_value(json_object_get(json_object_get(child, "info"), "status")),
+            "FINISHED");
+        json_decref(proot);
+        json_decref(croot);
+    }
+    CU_ASSERT_EQUAL(spooled(dir_b) + spooled(dir_c), 0);
+}
+
 static void test_mlflow_server__bad_config_fails_open(void)
 {
     maestro_kv_t cfg[] = {{"url", "ftp://mlflow.example"}};
@@ -401,6 +482,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_mlflow_server__param_change_is_a_permanent_warning),
     MO_TEST(test_mlflow_server__down_spooled_then_flushed),
     MO_TEST(test_mlflow_server__comes_back_during_the_run),
+    MO_TEST(test_mlflow_server__child_runs_nest_under_the_parent),
     MO_TEST(test_mlflow_server__bad_config_fails_open),
     CU_TEST_INFO_NULL,
 };

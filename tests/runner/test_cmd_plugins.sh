@@ -4,13 +4,13 @@
 . "$(dirname "$0")/../cli_lib.sh"
 unset MAESTRO_CLUSTER MAESTRO_PLUGIN_PATH
 
-case_ "plugins list shows the example plugin: type metrics, ABI 1.0, loads"
+case_ "plugins list shows the example plugin: type metrics, ABI 1.1, loads"
 maestro plugins list
 expect_exit 0
 expect_stdout "search path: "
-expect_stdout "this Maestro speaks plugin ABI 1.0"
-printf '%s\n' "$OUT" | grep -Eq '^example +metrics +1\.0 +1\.0 +/.*/maestro-example\.so +ok$' \
-  && ok "example row" || fail "no 'example metrics 1.0 1.0 .../maestro-example.so ok' row"
+expect_stdout "this Maestro speaks plugin ABI 1.1"
+printf '%s\n' "$OUT" | grep -Eq '^example +metrics +1\.0 +1\.1 +/.*/maestro-example\.so +ok$' \
+  && ok "example row" || fail "no 'example metrics 1.0 1.1 .../maestro-example.so ok' row"
 expect_stdout "NAME"
 
 case_ "plugins list --json parses and has the documented keys"
@@ -20,12 +20,12 @@ printf '%s' "$OUT" > list.json
 run python3 -c '
 import json
 d = json.load(open("list.json"))
-assert d["abi"] == "1.0" and isinstance(d["search_path"], str), d
+assert d["abi"] == "1.1" and isinstance(d["search_path"], str), d
 ex = [p for p in d["plugins"] if p["name"] == "example"]
 assert ex, d
 p = ex[0]
 assert set(p) == {"name", "type", "version", "abi", "file", "status"}, p
-assert p["type"] == "metrics" and p["abi"] == "1.0" and p["version"] == "1.0" and p["status"] == "ok", p
+assert p["type"] == "metrics" and p["abi"] == "1.1" and p["version"] == "1.0" and p["status"] == "ok", p
 assert p["file"].endswith("/maestro-example.so"), p
 print("ok")'
 expect_exit 0
@@ -51,7 +51,7 @@ run cc -shared -fPIC -I"$MAESTRO_SOURCE_DIR/plugins" "$MAESTRO_SOURCE_DIR/plugin
 expect_exit 0
 MAESTRO_PLUGIN_PATH="$WORK/oot" run "$MAESTRO" plugins list
 expect_exit 0
-printf '%s\n' "$OUT" | grep -Eq "^example +metrics +1\.0 +1\.0 +$WORK/oot/maestro-example\.so +ok$" \
+printf '%s\n' "$OUT" | grep -Eq "^example +metrics +1\.0 +1\.1 +$WORK/oot/maestro-example\.so +ok$" \
   && ok "out-of-tree example loads" || fail "no ok row for $WORK/oot/maestro-example.so"
 printf '%s\n' "$OUT" | grep -Eq '^example .*/plugins/maestro-example\.so +shadowed by ' \
   && ok "the build's example is shadowed" || fail "the build's example is not shown as shadowed"
