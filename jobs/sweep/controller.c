@@ -186,6 +186,9 @@ static int replay(sweep_ctrl_t *c, mo_error_t *err)
             r < j->n_reports && (e == n_ends || j->reports[r].seq < j->trials[ends[e]].end_seq);
         if (take_report) {
             const mo_sj_report_t *rep = &j->reports[r++];
+            long t = mo_sj_find(j, rep->trial);
+            if (t < 0 || j->trials[t].status == MO_SJ_RUNNING)
+                continue; /* runs again from scratch and reports again */
             int prune;
             rc = mo_sampler_report(c->sampler, rep->trial, rep->step, rep->value, NULL, err);
             if (!rc && c->pruner)

@@ -374,4 +374,29 @@ assert a['status'] == 'completed' and a['counts']['completed'] == 10, a['counts'
 print('ok', b)"
 expect_exit 0
 
+case_ "SIGTERM to the ranks stops the sweep (exit 143); --resume reruns the interrupted trials"
+mpirun -np 2 --oversubscribe "$MAESTRO" run slow.yml --output runs/term >term.out 2>&1 &
+pid=$!
+for _ in $(seq 100); do  # until a trial has finished and others are mid-way (epoch lines)
+  [ "$(grep -c ' completed in ' term.out)" -ge 1 ] && break
+  sleep 0.1
+done
+sleep 0.2
+pkill -TERM -f -- "^$MAESTRO run slow.yml --output runs/term"
+wait $pid
+RC=$?
+expect_exit 143
+run "$PY" -c "
+import h5py
+f = h5py.File('runs/term/sweep.h5')
+st = list(f['trials/status'][:])
+assert f.attrs['status'] == 'preempted' and st.count(0) >= 1, (f.attrs['status'], st)
+running = set(int(n) for n, s in zip(f['trials/number'][:], st) if s == 0)
+assert running & set(int(t) for t in f['reports/trial'][:]), 'no interrupted trial had reported'
+print('ok')"
+expect_exit 0
+mpi 2 run slow.yml --output runs/term --resume
+expect_exit 0
+expect_stderr "10 trials (10 completed, 0 pruned, 0 failed)"
+
 finish
