@@ -69,6 +69,16 @@ int mo_comm_allreduce_fused(mo_comm_t *c, float *buf, size_t count, size_t bucke
 int mo_comm_allgatherv(mo_comm_t *c, const void *send, size_t count, mo_dtype_t dtype, void **recv,
                        size_t *total, mo_error_t *err);
 
+/* All-to-all of bytes: `send` holds, in rank order, send_bytes[r] bytes for rank r; every rank
+ * receives in a malloc'd *recv (caller frees) what each rank sent it, in rank order, with
+ * recv_bytes[r] (caller's array of size ranks) from rank r and *total in all. Sizes may exceed
+ * INT_MAX in total (sent in pieces). */
+int mo_comm_alltoallv(mo_comm_t *c, const void *send, const size_t *send_bytes, void **recv,
+                      size_t *recv_bytes, size_t *total, mo_error_t *err);
+/* Exclusive prefix sum of `value` over ranks (rank 0 gets 0), and the total on every rank. */
+int mo_comm_exscan_i64(mo_comm_t *c, int64_t value, int64_t *before, int64_t *total,
+                       mo_error_t *err);
+
 /* Collective agreement on failure: every rank passes its local status and error; returns the
  * first failing rank's code on every rank, with that rank's message copied into `err`
  * (prefixed "rank N: " when size > 1). 0 when every rank passed 0. Use it after work that may

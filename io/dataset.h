@@ -32,6 +32,8 @@ typedef struct {
     char **feature_names; /* n_features strings, or NULL when the file has none */
     char **class_names;   /* n_classes strings, or NULL when the file has none */
     int format_version;
+    int allow_nan; /* writers only: NaN in X allowed (missing features of a point-in-time
+                    * training set); readers still refuse NaN, naming the row and column */
 } mo_ds_info_t;
 
 typedef struct mo_ds mo_ds_t;

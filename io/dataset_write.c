@@ -120,7 +120,8 @@ int mo_ds_writer_append(mo_ds_writer_t *w, int64_t nrows, const float *X, const 
         return mo_errorf(err, MO_EINVAL, "%s: %lld rows appended beyond the %lld declared", w->path,
                          (long long)(w->next_row + nrows), (long long)w->info.n_rows);
     int rc;
-    if ((rc = mo_ds_check_x(w->path, X, w->next_row, nrows, w->info.n_features, err)) ||
+    if ((!w->info.allow_nan &&
+         (rc = mo_ds_check_x(w->path, X, w->next_row, nrows, w->info.n_features, err))) ||
         (rc = mo_ds_check_y(w->path, &w->info, cls ? y_class : NULL, cls ? NULL : y_value,
                             w->next_row, nrows, err))) {
         mo_error_prefix(err, "refusing to write");
@@ -163,7 +164,8 @@ int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X, cons
     int cls = info->task == MO_DS_CLASSIFICATION;
     /* Refuse what a reader would refuse before anything exists on disk, not just before the
      * rename: a caller holding the whole table gets the error without a temp file appearing. */
-    if ((rc = mo_ds_check_x(path, X, 0, info->n_rows, info->n_features, err)) ||
+    if ((!info->allow_nan &&
+         (rc = mo_ds_check_x(path, X, 0, info->n_rows, info->n_features, err))) ||
         (rc = mo_ds_check_y(path, info, cls ? y_class : NULL, cls ? NULL : y_value, 0, info->n_rows,
                             err))) {
         mo_error_prefix(err, "refusing to write");

@@ -3,7 +3,7 @@
  * Generic part: path, kind, format_version, root attributes, every dataset with dtype and
  * shape, sorted by name. Each kind adds its own summary (mo_ds_describe for datasets,
  * mo_ckpt_describe for checkpoints, mo_run_describe for run files, mo_sweep_describe for
- * sweep journals).
+ * sweep journals, mo_fs_describe for feature stores).
  */
 #include "io/h5.h"
 #include "io/io_impl.h"
@@ -124,6 +124,8 @@ int mo_h5_describe(json_t **out, const char *path, mo_error_t *err)
         mo_run_describe(obj, file);
     else if (has_kind && !strcmp(kind, "sweep"))
         mo_sweep_describe(obj, file);
+    else if (has_kind && !strcmp(kind, "feature_store"))
+        mo_fs_describe(obj, file);
 out:
     for (size_t i = 0; i < list.n; i++)
         json_decref(list.items[i]);

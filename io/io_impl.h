@@ -34,6 +34,10 @@ void mo_run_describe(json_t *obj, hid_t file);
  * trials (best first) and best (docs/formats.md "Sweep journal"); all null when the journal
  * cannot be read. */
 void mo_sweep_describe(json_t *obj, hid_t file);
+/* The same for a feature store (io/feature_store_read.c): views, an array with each view's
+ * name, entity, ttl_us, rows, entities, features ({name, agg, column, window_us}) and
+ * ranges_us ([[start, end], ...]); null when the store cannot be read. */
+void mo_fs_describe(json_t *obj, hid_t file);
 
 /* ---- sweep journals (io/sweep_journal.c, io/sweep_journal_file.c) ------------------------- */
 /* Names of the trial statuses by number: "running", "completed", "pruned", "failed". */

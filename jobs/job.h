@@ -95,6 +95,9 @@ typedef struct {
     int (*check_children)(void *job, int (*check)(void *ud, const mo_job_child_spec_t *child,
                                                   mo_error_t *err),
                           void *ud, mo_error_t *err);
+    /* 1: the spec's `output:` is a file the job writes (a dataset), not a run folder: the
+     * runner creates its parent folder and keeps no spec copy next to it. */
+    int output_is_file;
 } mo_job_kind_t;
 
 #endif

@@ -64,8 +64,8 @@ static int child_begin(mo_job_ctx_t *ctx, mo_job_ctx_t *child, const char *kind,
         free(rl);
         return rc;
     }
-    rc = mo_run_life_begin_child(rl, child->comm, st->life, st->spec, st->cluster,
-                                 child->run_name, kind, child->output_dir, params, n_params, err);
+    rc = mo_run_life_begin_child(rl, child->comm, st->life, st->spec, st->cluster, child->run_name,
+                                 kind, child->output_dir, params, n_params, err);
     if (rc) {
         free(rl);
         return rc;

@@ -29,6 +29,7 @@ static const struct {
     {"data", mo_cmd_data, "make, import and check datasets (synth, import, check)"},
     {"inspect", mo_cmd_inspect, "show what a Maestro HDF5 file holds"},
     {"plugins", mo_cmd_plugins, "list plugins on the search path; flush a run's spool"},
+    {"features", mo_cmd_features, "export a feature view; read an entity's online row"},
     {"registry", mo_cmd_registry, "list and show models in the local registry folder"},
     {"version", mo_cmd_version, "version and the stack Maestro was built with"},
 };

@@ -26,6 +26,7 @@ int mo_cmd_run(int argc, char **argv);
 int mo_cmd_validate(int argc, char **argv);
 int mo_cmd_data(int argc, char **argv);
 int mo_cmd_inspect(int argc, char **argv);
+int mo_cmd_features(int argc, char **argv);
 int mo_cmd_plugins(int argc, char **argv);
 int mo_cmd_version(int argc, char **argv);
 

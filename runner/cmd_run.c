@@ -187,8 +187,18 @@ int mo_cmd_run(int argc, char **argv)
     int created = 0;
     if (!rc) {
         /* The outcome of the first agree is the same on every rank, so all ranks get here. */
-        created = access(spec->output, F_OK) != 0;
-        int local = mo_comm_rank(comm) == 0 ? mo_run_dir_create(spec->output, &err) : 0;
+        int is_file = spec->kind->kind->output_is_file;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", spec->output);
+        if (is_file) { /* the file's folder */
+            char *slash = strrchr(dir, '/');
+            if (slash)
+                *slash = '\0';
+            else
+                snprintf(dir, sizeof dir, ".");
+        }
+        created = !is_file && access(spec->output, F_OK) != 0;
+        int local = mo_comm_rank(comm) == 0 ? mo_run_dir_create(dir, &err) : 0;
         rc = mo_comm_agree(comm, local, &err);
     }
     mo_run_life_t life;

@@ -5,6 +5,8 @@
  */
 #include "runner/kinds.h"
 
+#include "jobs/dataset/dataset.h"
+#include "jobs/materialize/materialize.h"
 #include "jobs/sweep/sweep.h"
 #include "jobs/train/train.h"
 #include "jobs/validate/validate.h"
@@ -14,9 +16,10 @@
 static const mo_kind_entry_t kinds[] = {
     {"train", &mo_job_train, "data-parallel training on CPU ranks"},
     {"sweep", &mo_job_sweep, "hyperparameter sweep whose trials are groups of ranks"},
-    {"materialize", NULL, "features from event data into the offline and online stores"},
-    {"dataset", NULL, "point-in-time-correct training set from the feature store"},
-    {"validate", &mo_job_validate, "checks on a dataset, with a report"},
+    {"materialize", &mo_job_materialize,
+     "features from event data into the offline and online stores"},
+    {"dataset", &mo_job_dataset, "point-in-time-correct training set from the feature store"},
+    {"validate", &mo_job_validate, "checks on a dataset, table or feature view, with a report"},
     {"pipeline", NULL, "steps chained with quality gates"},
 };
 

@@ -75,13 +75,19 @@ int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
         return rc;
     rl->spec_text = mo_cfg_dump_yaml(mo_cfg_root(spec->doc));
     int local = rl->spec_text ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
-    if (!local && rank == 0)
+    if (!local && rank == 0 && !spec->kind->kind->output_is_file)
         local = write_spec_copy(spec, rl->spec_text, err);
     if (!local)
         local = mo_run_params(&rl->params, &rl->n_params, mo_cfg_root(spec->doc), err);
+    /* A job whose output is a file (a dataset) keeps its plugins' spool next to that file. */
+    char run_dir[4096];
+    snprintf(run_dir, sizeof run_dir, "%s", spec->output);
+    char *slash = spec->kind->kind->output_is_file ? strrchr(run_dir, '/') : NULL;
+    if (spec->kind->kind->output_is_file)
+        snprintf(run_dir, sizeof run_dir, "%.*s", slash ? (int)(slash - run_dir) : 1,
+                 slash ? spec->output : ".");
     if (!local)
-        local = mo_run_plugins_open(&rl->plugins, spec->plugins, cluster, rank, size, spec->output,
-                                    err);
+        local = mo_run_plugins_open(&rl->plugins, spec->plugins, cluster, rank, size, run_dir, err);
     rc = mo_comm_agree(comm, local, err);
     if (rc)
         return rc;
@@ -90,7 +96,7 @@ int mo_run_life_begin(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec,
     maestro_run_info_t info = {.run_id = rl->run_id,
                                .run_name = spec->name,
                                .job_kind = spec->kind->name,
-                               .run_dir = spec->output,
+                               .run_dir = run_dir,
                                .spec_text = rl->spec_text,
                                .git_commit = MAESTRO_GIT_COMMIT,
                                .maestro_version = MAESTRO_VERSION,
@@ -141,8 +147,8 @@ int mo_run_life_begin_child(mo_run_life_t *rl, mo_comm_t *comm, const mo_run_lif
             local = mo_errorf(err, MO_ENOMEM, "out of memory");
     }
     if (!local && parent->plugins)
-        local = mo_run_plugins_open(&rl->plugins, parent_spec->plugins, cluster, rank, size,
-                                    output, err);
+        local = mo_run_plugins_open(&rl->plugins, parent_spec->plugins, cluster, rank, size, output,
+                                    err);
     rc = mo_comm_agree(comm, local, err);
     if (rc)
         return rc;

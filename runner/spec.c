@@ -128,11 +128,13 @@ static int check_child(void *ud, const mo_job_child_spec_t *child, mo_error_t *e
 {
     static int depth; /* a template naming its own sweep would recurse for ever */
     if (depth >= 4)
-        return mo_errorf(err, MO_EINVAL, "%s: specs nest more than 4 deep (a sweep whose trial "
-                         "template runs the sweep again?)", child->path);
+        return mo_errorf(err, MO_EINVAL,
+                         "%s: specs nest more than 4 deep (a sweep whose trial "
+                         "template runs the sweep again?)",
+                         child->path);
     const mo_spec_opts_t *parent = ud;
-    mo_spec_opts_t o = {child->sets, child->n_sets, NULL,
-                        parent ? parent->cluster : NULL, parent ? parent->secrets_plugins : NULL};
+    mo_spec_opts_t o = {child->sets, child->n_sets, NULL, parent ? parent->cluster : NULL,
+                        parent ? parent->secrets_plugins : NULL};
     mo_spec_t *s = NULL;
     depth++;
     int rc = mo_spec_load(&s, child->path, &o, err);

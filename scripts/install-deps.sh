@@ -24,6 +24,8 @@ build_packages=(
   libcunit1-dev python3-h5py python3-numpy
   # tests against real services
   prometheus-pushgateway python3-venv
+  # the online feature store: hiredis (client, linked into maestro_lib) and a real server for tests
+  libhiredis-dev redis-server
 )
 
 bench_packages=(

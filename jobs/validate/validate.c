@@ -1,140 +1,103 @@
-/* validate.c - `kind: validate`: structural and count checks on a Maestro dataset
+/* validate.c - `kind: validate`: checks on a dataset, a CSV/HDF5 table or a feature view
  *
- * The dataset is read once, sharded over the ranks; every value passes the reader's checks
- * (dtype, shape, NaN/Inf, label range) and the per-rank counts are summed exactly. Each check
- * in the spec then compares a number with a threshold. The report (JSON, written atomically
- * by rank 0) lists every check with its value, threshold and outcome. A failed check of
- * severity error fails the job (exit 1, so a pipeline stops); a failed warning is logged.
- *
- * This first version covers the checks a dataset file alone can answer (schema, row_count,
- * class_balance); the feature-store checks (nulls, ranges, freshness, drift) extend the same
- * table.
+ * The data is read once through io/table.h, in contiguous row blocks, one per rank; only the
+ * columns some check names are read. Each check counts over its rank's rows and the counts
+ * are reduced exactly over the ranks (checks.c, unique.c, drift.c), so every rank reaches the
+ * same verdict whatever the rank count. The report (JSON and HDF5, written atomically by
+ * rank 0, report.c) lists every check with its value, threshold and outcome. A failed check
+ * of severity error fails the job (exit 1, so a pipeline stops); a failed warning is logged.
+ * Spec mistakes (unknown columns, bad thresholds) are found when the spec is read (exit 2).
  */
 #include "jobs/validate/validate.h"
 
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "io/atomic.h"
+#include "core/time.h"
 #include "io/dataset.h"
-#include "io/dataset_scan.h"
+#include "io/feature_store.h"
+#include "jobs/validate/validate_impl.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { CHECK_SCHEMA = 0, CHECK_ROW_COUNT, CHECK_CLASS_BALANCE };
-static const char *const check_names[] = {"schema", "row_count", "class_balance", NULL};
-static const char *const severity_names[] = {"error", "warn", NULL};
-static const char *const task_names[] = {"classification", "regression", NULL};
-
-typedef struct {
-    int type;
-    int severity; /* 0 error, 1 warn */
-    int64_t features, classes, min_rows, max_rows;
-    int task; /* -1: not checked */
-    double min_fraction;
-} check_t;
-
-typedef struct {
-    const char *path;
-    check_t *checks;
-    size_t n_checks;
-} validate_job_t;
-
-static int parse_check(check_t *c, mo_cfg_node_t *item, mo_error_t *err)
-{
-    memset(c, 0, sizeof *c);
-    c->features = c->classes = -1;
-    c->task = -1;
-    c->max_rows = INT64_MAX;
-    int rc = mo_cfg_get_enum(item, "check", MO_CFG_REQUIRED, check_names, &c->type, err);
-    if (!rc)
-        rc = mo_cfg_get_enum(item, "severity", 0, severity_names, &c->severity, err);
-    if (rc)
-        return rc;
-    switch (c->type) {
-    case CHECK_SCHEMA:
-        rc = mo_cfg_get_int(item, "features", 0, 1, INT64_MAX, &c->features, err);
-        if (!rc)
-            rc = mo_cfg_get_int(item, "classes", 0, 2, INT32_MAX, &c->classes, err);
-        if (!rc)
-            rc = mo_cfg_get_enum(item, "task", 0, task_names, &c->task, err);
-        break;
-    case CHECK_ROW_COUNT:
-        rc = mo_cfg_get_int(item, "min", 0, 0, INT64_MAX, &c->min_rows, err);
-        if (!rc)
-            rc = mo_cfg_get_int(item, "max", 0, 0, INT64_MAX, &c->max_rows, err);
-        if (!rc && c->max_rows < c->min_rows)
-            rc = mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(item, "max"),
-                               "row_count max (%lld) is below min (%lld)", (long long)c->max_rows,
-                               (long long)c->min_rows);
-        break;
-    case CHECK_CLASS_BALANCE:
-        rc = mo_cfg_get_double(item, "min_fraction", MO_CFG_REQUIRED | MO_CFG_LO_OPEN, 0, 1,
-                               &c->min_fraction, err);
-        break;
-    }
-    return rc;
-}
-
-/* Opening the dataset here (read only, metadata) makes a missing or malformed file bad input
- * that `maestro validate` reports and that stops a run before its output folder exists. */
-static int check_data(const char *path, mo_cfg_node_t *node, mo_error_t *err)
-{
-    mo_ds_t *ds = NULL;
-    int rc = mo_ds_open(&ds, path, MPI_COMM_NULL, err);
-    mo_ds_close(ds);
-    if (rc) {
-        char where[256];
-        mo_cfg_where(node, where, sizeof where);
-        mo_error_prefix(err, "%s: data.path", where);
-    }
-    return rc;
-}
-
 static void destroy(void *p)
 {
-    validate_job_t *j = p;
+    mo_vjob_t *j = p;
     if (!j)
         return;
+    for (size_t i = 0; j->checks && i < j->n_checks; i++)
+        mo_validate_check_free(&j->checks[i]);
     free(j->checks);
+    mo_table_close(j->table);
     free(j);
+}
+
+/* Opening the data here (read only: a CSV's header, an HDF5 file's metadata) makes a missing
+ * or malformed file, and every column a check names, bad input that `maestro validate`
+ * reports and that stops a run before its output folder exists. */
+static int open_data(mo_vjob_t *j, mo_cfg_node_t *data, mo_error_t *err)
+{
+    char where[256];
+    mo_cfg_node_t *view = mo_cfg_child(data, "view");
+    int rc = mo_table_open(&j->table, j->path, &j->opts, err);
+    if (rc) {
+        /* A store that opens on its own leaves the view to blame. */
+        mo_fs_t *fs = NULL;
+        int store = view && mo_fs_open(&fs, j->path, NULL) == 0;
+        mo_fs_close(fs);
+        mo_cfg_where(store ? view : mo_cfg_child(data, "path"), where, sizeof where);
+        return mo_error_prefix(err, "%s: data.%s", where, store ? "view" : "path");
+    }
+    if (view && mo_table_format(j->table) != MO_TABLE_VIEW)
+        return mo_cfg_errorf(err, MO_EINVAL, view,
+                             "data.view names a feature view, but %s is not a feature store "
+                             "(it reads as: %s)",
+                             j->path, mo_table_source(j->table));
+    if (!j->view)
+        j->view = mo_table_view(j->table); /* a store's only view, for drift references */
+    return 0;
 }
 
 static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
 {
     *out = NULL;
     mo_cfg_node_t *data = NULL, *list = NULL;
-    validate_job_t *j = mo_calloc(1, sizeof *j);
+    int format = 0, ts_format = 0;
+    mo_vjob_t *j = mo_calloc(1, sizeof *j);
     if (!j)
         return mo_errorf(err, MO_ENOMEM, "out of memory");
     int rc = mo_cfg_get_map(spec, "data", MO_CFG_REQUIRED, &data, err);
     if (!rc)
         rc = mo_cfg_get_string(data, "path", MO_CFG_REQUIRED, &j->path, err);
     if (!rc)
+        rc = mo_cfg_get_enum(data, "format", 0, mo_table_format_names, &format, err);
+    if (!rc)
+        rc = mo_cfg_get_string(data, "view", 0, &j->view, err);
+    if (!rc)
+        rc = mo_cfg_get_enum(data, "timestamp_format", 0, mo_ts_format_names, &ts_format, err);
+    j->opts = (mo_table_opts_t){.format = (mo_table_format_t)format, .view = j->view};
+    j->ts_format = (mo_ts_format_t)ts_format;
+    if (!rc)
         rc = mo_cfg_get_list(spec, "checks", MO_CFG_REQUIRED, &list, err);
     if (!rc && mo_cfg_len(list) == 0)
         rc = mo_cfg_errorf(err, MO_EINVAL, list, "checks must list at least one check");
-    if (!rc) {
-        j->n_checks = mo_cfg_len(list);
-        j->checks = mo_calloc(j->n_checks, sizeof *j->checks);
-        if (!j->checks)
-            rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; !rc && i < j->n_checks; i++) {
+    if (!rc)
+        rc = open_data(j, data, err);
+    if (!rc && !(j->checks = mo_calloc(mo_cfg_len(list), sizeof *j->checks)))
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < mo_cfg_len(list); i++) {
         mo_cfg_node_t *item = mo_cfg_at(list, i);
+        j->n_checks = i + 1;
         if (mo_cfg_type(item) != MO_CFG_MAP)
             rc = mo_cfg_errorf(err, MO_EINVAL, item,
                                "checks[%zu] must be a map like {check: row_count, min: 1}", i);
         else
-            rc = parse_check(&j->checks[i], item, err);
+            rc = mo_validate_parse_check(j, &j->checks[i], item, err);
     }
-    if (!rc)
-        rc = check_data(j->path, mo_cfg_child(data, "path"), err);
     if (rc) {
         destroy(j);
         return rc;
@@ -143,150 +106,144 @@ static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
     return 0;
 }
 
-/* Evaluate one check; fills value/threshold text, returns 1 when it passes. */
-static int evaluate(const check_t *c, const mo_ds_info_t *info, const mo_ds_stats_t *st,
-                    char *value, char *threshold, size_t size)
+/* The columns the checks read, each once; sets every check column's vec. A classification
+ * dataset's label is read too, for class_counts. *label: its vec, or -1. */
+static int plan_columns(size_t **out, size_t *n, int *label, mo_vjob_t *j, mo_error_t *err)
 {
-    int pass = 1;
-    switch (c->type) {
-    case CHECK_SCHEMA: {
-        snprintf(value, size, "%lld features, %s, %d classes", (long long)info->n_features,
-                 task_names[info->task], (int)info->n_classes);
-        mo_buf_t t = {0};
-        if (c->features >= 0) {
-            mo_buf_printf(&t, "%lld features", (long long)c->features);
-            pass &= info->n_features == c->features;
+    size_t cap = 1, *cols;
+    const mo_ds_info_t *info = mo_table_ds_info(j->table);
+    for (size_t i = 0; i < j->n_checks; i++)
+        cap += j->checks[i].n_cols;
+    *n = 0;
+    *label = -1;
+    if (!(*out = cols = mo_mallocarray(cap, sizeof *cols)))
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_checks; i++) {
+        mo_vcheck_t *c = &j->checks[i];
+        for (size_t k = 0; k < c->n_cols && c->type != MO_VCHECK_SCHEMA; k++) {
+            size_t v = 0;
+            while (v < *n && cols[v] != (size_t)c->cols[k].col)
+                v++;
+            if (v == *n)
+                cols[(*n)++] = (size_t)c->cols[k].col;
+            c->cols[k].vec = v;
         }
-        if (c->task >= 0) {
-            mo_buf_printf(&t, "%s%s", t.len ? ", " : "", task_names[c->task]);
-            pass &= (int)info->task == c->task;
-        }
-        if (c->classes >= 0) {
-            mo_buf_printf(&t, "%s%lld classes", t.len ? ", " : "", (long long)c->classes);
-            pass &= info->n_classes == c->classes;
-        }
-        snprintf(threshold, size, "%s", t.data ? t.data : "readable dataset");
-        mo_buf_free(&t);
-        break;
     }
-    case CHECK_ROW_COUNT:
-        snprintf(value, size, "%lld", (long long)st->rows);
-        if (c->max_rows == INT64_MAX)
-            snprintf(threshold, size, ">= %lld", (long long)c->min_rows);
-        else
-            snprintf(threshold, size, "[%lld, %lld]", (long long)c->min_rows,
-                     (long long)c->max_rows);
-        pass = st->rows >= c->min_rows && st->rows <= c->max_rows;
-        break;
-    case CHECK_CLASS_BALANCE: {
-        snprintf(threshold, size, "smallest class fraction >= %g", c->min_fraction);
-        if (!st->class_counts || st->rows == 0) {
-            snprintf(value, size, "no classes (regression dataset or no rows)");
-            pass = 0;
-            break;
-        }
-        int64_t smallest = st->class_counts[0];
-        for (int32_t k = 1; k < st->n_classes; k++)
-            smallest = st->class_counts[k] < smallest ? st->class_counts[k] : smallest;
-        double frac = (double)smallest / (double)st->rows;
-        snprintf(value, size, "%.6g", frac);
-        pass = frac >= c->min_fraction;
-        break;
+    if (info && info->task == MO_DS_CLASSIFICATION) {
+        size_t lc = mo_table_ncols(j->table) - 1, v = 0;
+        while (v < *n && cols[v] != lc)
+            v++;
+        if (v == *n)
+            cols[(*n)++] = lc;
+        *label = (int)v;
     }
-    }
-    return pass;
+    return 0;
 }
 
-static int write_report(const char *dir, const validate_job_t *j, const mo_ds_info_t *info,
-                        const mo_ds_stats_t *st, int ranks, json_t *checks, int failed,
-                        mo_error_t *err)
+/* Class counts of this rank's labels; a label outside 0..k-1 is a broken file. */
+static int count_classes(int64_t *counts, const mo_table_t *t, const mo_table_block_t *b, int label,
+                         int32_t k, mo_error_t *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/report.json", dir);
-    json_t *o =
-        json_pack("{s:s,s:i,s:s,s:s,s:i,s:I,s:I}", "kind", "validation_report", "format_version", 1,
-                  "status", failed ? "failed" : "ok", "data", j->path, "ranks", ranks, "rows",
-                  (json_int_t)st->rows, "features", (json_int_t)info->n_features);
-    if (!o)
-        return mo_errorf(err, MO_ENOMEM, "out of memory building the report");
-    if (st->class_counts) {
-        json_t *cc = json_array();
-        for (int32_t k = 0; k < st->n_classes; k++)
-            json_array_append_new(cc, json_integer(st->class_counts[k]));
-        json_object_set_new(o, "class_counts", cc);
+    const double *y = b->vecs[label].num;
+    for (int64_t i = 0; i < b->n; i++) {
+        if (!(y[i] >= 0 && y[i] < k))
+            return mo_errorf(err, MO_EFORMAT, "%s: /y row %lld: class id %g outside 0..%d",
+                             mo_table_path(t), (long long)(b->first + i), y[i], (int)k - 1);
+        counts[(int32_t)y[i]]++;
     }
-    json_object_set(o, "checks", checks);
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!text)
-        return mo_errorf(err, MO_ENOMEM, "out of memory writing the report");
-    int rc = mo_io_write_atomic(path, text, strlen(text), err);
-    free(text);
-    if (!rc)
-        mo_log_info("validate", "report: %s", path);
+    return 0;
+}
+
+static int evaluate(mo_vresult_t *res, mo_veval_t *e, mo_job_ctx_t *ctx, int *failed,
+                    mo_error_t *err)
+{
+    char first_failure[400] = "";
+    int rc = 0;
+    *failed = 0;
+    for (size_t i = 0; !rc && i < e->job->n_checks; i++) {
+        const mo_vcheck_t *c = &e->job->checks[i];
+        const char *name = mo_validate_check_names[c->type];
+        if ((rc = mo_validate_eval(&res[i], e, c, err)))
+            break;
+        int pass = res[i].pass;
+        mo_log(pass          ? MO_LOG_INFO
+               : c->severity ? MO_LOG_WARN
+                             : MO_LOG_ERROR,
+               "validate", "%-13s %-4s %s (want %s)", name, pass ? "ok" : "FAIL", res[i].value_text,
+               res[i].threshold_text);
+        if (!pass && c->severity == 0 && !(*failed)++)
+            snprintf(first_failure, sizeof first_failure, "%s: %s, want %s", name,
+                     res[i].value_text, res[i].threshold_text);
+    }
+    int local =
+        rc || mo_comm_rank(ctx->comm) != 0
+            ? rc
+            : mo_validate_report(ctx->output_dir, e, mo_comm_size(ctx->comm), res, *failed, err);
+    rc = mo_comm_agree(ctx->comm, local, err);
+    if (!rc && *failed)
+        rc = mo_errorf(err, MO_ERUNTIME, "validation failed: %d check%s of severity error (%s)",
+                       *failed, *failed == 1 ? "" : "s", first_failure);
     return rc;
 }
 
 static int run(void *p, mo_job_ctx_t *ctx, mo_error_t *err)
 {
-    validate_job_t *j = p;
-    mo_ds_t *ds = NULL;
-    mo_ds_stats_t st = {0};
-    json_t *checks = NULL;
-    int rank = mo_comm_rank(ctx->comm), size = mo_comm_size(ctx->comm);
-    int rc = mo_comm_agree(ctx->comm, mo_ds_open(&ds, j->path, mo_comm_mpi(ctx->comm), err), err);
-    if (rc)
-        goto out;
-    const mo_ds_info_t *info = mo_ds_info(ds);
-    int64_t begin, count;
-    mo_ds_shard_range(info->n_rows, rank, size, &begin, &count);
-    int local = mo_ds_stats_init(&st, info, err);
+    mo_vjob_t *j = p;
+    mo_table_block_t block = {0};
+    mo_vresult_t *res = mo_calloc(j->n_checks, sizeof *res);
+    const mo_ds_info_t *info = mo_table_ds_info(j->table);
+    size_t *cols = NULL, n_cols = 0;
+    int label = -1, failed = 0;
+    int64_t *counts = NULL, begin, count;
+    mo_veval_t e = {.comm = ctx->comm, .job = j, .block = &block};
+    /* A CSV is read whole once here for its row count and column types, on every rank. */
+    int local = res ? mo_table_scan(j->table, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t i = 0; !local && i < j->n_checks; i++)
+        local = j->checks[i].ref ? mo_table_scan(j->checks[i].ref, err) : 0;
     if (!local)
-        local = mo_ds_scan(&st, ds, begin, count, err);
-    rc = mo_comm_agree(ctx->comm, local, err);
-    if (!rc)
-        rc = mo_comm_allreduce(ctx->comm, &st.rows, 1, MO_DT_INT64, MO_OP_SUM, err);
-    if (!rc && st.class_counts)
-        rc = mo_comm_allreduce(ctx->comm, st.class_counts, (size_t)st.n_classes, MO_DT_INT64,
-                               MO_OP_SUM, err);
+        local = mo_validate_resolve(j, err);
+    if (!local)
+        local = plan_columns(&cols, &n_cols, &label, j, err);
+    if (!local && label >= 0 && !(counts = mo_calloc((size_t)info->n_classes, sizeof *counts)))
+        local = mo_errorf(err, MO_ENOMEM, "out of memory");
+    int rc = mo_comm_agree(ctx->comm, local, err);
     if (rc)
         goto out;
-    /* Every rank evaluates the same totals, so every rank reaches the same verdict. */
-    checks = json_array();
-    int failed = 0;
-    char first_failure[400] = "";
-    for (size_t i = 0; i < j->n_checks; i++) {
-        const check_t *c = &j->checks[i];
-        char value[160], threshold[160];
-        int pass = evaluate(c, info, &st, value, threshold, sizeof value);
-        json_array_append_new(checks,
-                              json_pack("{s:s,s:s,s:s,s:s,s:b}", "check", check_names[c->type],
-                                        "severity", severity_names[c->severity], "value", value,
-                                        "threshold", threshold, "pass", pass));
-        mo_log(pass          ? MO_LOG_INFO
-               : c->severity ? MO_LOG_WARN
-                             : MO_LOG_ERROR,
-               "validate", "%-13s %-4s %s (want %s)", check_names[c->type], pass ? "ok" : "FAIL",
-               value, threshold);
-        if (!pass && c->severity == 0 && !failed++)
-            snprintf(first_failure, sizeof first_failure, "%s: %s, want %s", check_names[c->type],
-                     value, threshold);
-    }
-    local = rank == 0 ? write_report(ctx->output_dir, j, info, &st, size, checks, failed, err) : 0;
+    e.rows = mo_table_rows(j->table);
+    mo_ds_shard_range(e.rows, mo_comm_rank(ctx->comm), mo_comm_size(ctx->comm), &begin, &count);
+    local = mo_table_read(&block, j->table, cols, n_cols, begin, count, err);
+    if (!local && label >= 0)
+        local = count_classes(counts, j->table, &block, label, info->n_classes, err);
     rc = mo_comm_agree(ctx->comm, local, err);
-    if (!rc && failed)
-        rc = mo_errorf(err, MO_ERUNTIME, "validation failed: %d check%s of severity error (%s)",
-                       failed, failed == 1 ? "" : "s", first_failure);
+    if (!rc && counts)
+        rc = mo_comm_allreduce(ctx->comm, counts, (size_t)info->n_classes, MO_DT_INT64, MO_OP_SUM,
+                               err);
+    /* "now" is rank 0's clock, so ranks on hosts with skewed clocks still agree. */
+    e.now_us = mo_time_unix_ns() / 1000;
+    if (!rc)
+        rc = mo_comm_bcast(ctx->comm, &e.now_us, 1, MO_DT_INT64, 0, err);
+    if (rc)
+        goto out;
+    e.class_counts = counts;
+    e.n_classes = counts ? info->n_classes : 0;
+    mo_log_info("validate", "%s (%s): %lld rows, %zu check%s on %d rank%s", j->path,
+                mo_table_source(j->table), (long long)e.rows, j->n_checks,
+                j->n_checks == 1 ? "" : "s", mo_comm_size(ctx->comm),
+                mo_comm_size(ctx->comm) == 1 ? "" : "s");
+    rc = evaluate(res, &e, ctx, &failed, err);
 out:
-    json_decref(checks);
-    mo_ds_stats_free(&st);
-    mo_ds_close(ds);
+    for (size_t i = 0; res && i < j->n_checks; i++)
+        mo_validate_result_free(&res[i]);
+    free(res);
+    free(cols);
+    free(counts);
+    mo_table_block_free(&block);
     return rc;
 }
 
 const mo_job_kind_t mo_job_validate = {
     .name = "validate",
-    .summary = "checks on a dataset, with a report",
+    .summary = "checks on a dataset, a table or a feature view, with a report",
     .parse = parse,
     .run = run,
     .destroy = destroy,

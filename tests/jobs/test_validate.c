@@ -1,5 +1,6 @@
-/* test_validate.c - `kind: validate`: reading its part of the spec (run() is covered by the CLI
- * tests, which have MPI) */
+/* test_validate.c - `kind: validate`: reading its part of the spec, columns resolved against the
+ * data (run() is covered by tests/jobs/test_validate_checks.sh and runner/test_cmd_run.sh,
+ * which have MPI) */
 #include "jobs/validate/validate.h"
 
 #include "core/str.h"
@@ -51,7 +52,7 @@ static const char *write_spec(const char *checks)
 static void expect_error(const char *checks, int code, const char *rest)
 {
     const char *path = write_spec(checks);
-    char want[800];
+    char want[1200];
     snprintf(want, sizeof want, "%s:%s", path, rest);
     mo_spec_t *s = (mo_spec_t *)0x1;
     mo_error_t err = {0};
@@ -96,11 +97,14 @@ static void test_validate__check_item_must_be_a_map(void)
 static void test_validate__unknown_check_type_suggests(void)
 {
     expect_error("checks:\n  - {check: row_cnt}\n", MO_EINVAL,
-                 "5:13: checks[0].check must be one of schema, row_count, class_balance, got "
-                 "\"row_cnt\"; did you mean 'row_count'?");
-    expect_error("checks:\n  - {check: nulls}\n", MO_EINVAL,
-                 "5:13: checks[0].check must be one of schema, row_count, class_balance, got "
-                 "\"nulls\"");
+                 "5:13: checks[0].check must be one of schema, row_count, class_balance, nulls, "
+                 "range, unique, freshness, drift, got \"row_cnt\"; did you mean 'row_count'?");
+    expect_error("checks:\n  - {check: nuls}\n", MO_EINVAL,
+                 "5:13: checks[0].check must be one of schema, row_count, class_balance, nulls, "
+                 "range, unique, freshness, drift, got \"nuls\"; did you mean 'nulls'?");
+    expect_error("checks:\n  - {check: histogram}\n", MO_EINVAL,
+                 "5:13: checks[0].check must be one of schema, row_count, class_balance, nulls, "
+                 "range, unique, freshness, drift, got \"histogram\"");
 }
 
 static void test_validate__severity_is_error_or_warn(void)
@@ -203,6 +207,195 @@ static void test_validate__parse_without_spec_and_destroy_null(void)
     CU_ASSERT_PTR_NOT_NULL(mo_job_validate.run);
 }
 
+/* ---- checks on tables ------------------------------------------------------------------- */
+
+/* A small CSV table and, beside it, a copy to serve as a drift reference. */
+static const char *table(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        const char *text = "customer_id,amount,event_ts,note\n"
+                           "c1,10,2026-11-24T10:00:00Z,a\n"
+                           "c2,,2026-11-24T11:00:00Z,\n";
+        snprintf(path, sizeof path, "%s", mo_test_write_file(mo_test_tmpdir(), "t.csv", text));
+        mo_test_write_file(mo_test_tmpdir(), "ref.csv", text);
+    }
+    return path;
+}
+
+/* tmpdir/t.yml: kind and data (lines 1-3), then `checks` from line 4 (items from line 5). */
+static const char *write_table_spec(const char *data_extra, const char *checks)
+{
+    static char path[600];
+    mo_buf_t b = {0};
+    mo_buf_printf(&b, "kind: validate\ndata:\n  path: %s%s\n%s", table(), data_extra, checks);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.data);
+    snprintf(path, sizeof path, "%s", mo_test_write_file(mo_test_tmpdir(), "t.yml", b.data));
+    mo_buf_free(&b);
+    return path;
+}
+
+static void expect_table_error(const char *checks, int code, const char *rest)
+{
+    const char *path = write_table_spec("", checks);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:%s", path, rest);
+    mo_spec_t *s = (mo_spec_t *)0x1;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL(mo_spec_load(&s, path, NULL, &err), code);
+    CU_ASSERT_PTR_NULL(s);
+    ASSERT_MSG(err, want);
+}
+
+static void test_validate__table_checks_parse(void)
+{
+    char checks[1200];
+    snprintf(checks, sizeof checks,
+             "checks:\n"
+             "  - {check: schema, columns: {customer_id: text, amount: number, x: any}}\n"
+             "  - {check: schema, columns: [customer_id]}\n"
+             "  - {check: nulls, columns: [amount, note], max_ratio: 0.01}\n"
+             "  - {check: nulls, severity: warn}\n"
+             "  - {check: range, column: amount, min: 0, max: 1e6, max_violations: 2}\n"
+             "  - {check: range, columns: [amount], max: 5}\n"
+             "  - {check: unique, columns: [customer_id, event_ts]}\n"
+             "  - {check: freshness, column: event_ts, max_lag: 2d, as_of: "
+             "2026-11-25T00:00:00Z}\n"
+             "  - {check: drift, reference: %s/ref.csv, columns: [amount], max_psi: 0.2, "
+             "max_ks: 0.1}\n"
+             "  - {check: drift, reference: %s/ref.csv, max_ks: 0.5}\n"
+             "  - {check: row_count, min: 1}\n",
+             mo_test_tmpdir(), mo_test_tmpdir());
+    const char *path = write_table_spec("\n  format: table\n  timestamp_format: rfc3339", checks);
+    mo_spec_t *s = NULL;
+    mo_error_t err = {0};
+    int rc = mo_spec_load(&s, path, NULL, &err);
+    if (rc)
+        fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    mo_spec_destroy(s);
+}
+
+static void test_validate__unknown_column_names_the_spec_location(void)
+{
+    char rest[900];
+    snprintf(rest, sizeof rest,
+             "5:38: checks[0].columns[1]: no column 'amout' in %s (columns: customer_id, amount, "
+             "event_ts, note); did you mean 'amount'?",
+             table());
+    expect_table_error("checks:\n  - {check: nulls, columns: [amount, amout]}\n", MO_EINVAL, rest);
+    snprintf(rest, sizeof rest,
+             "5:28: checks[0].column: no column 'Amount' in %s (columns: customer_id, amount, "
+             "event_ts, note); did you mean 'amount'?",
+             table());
+    expect_table_error("checks:\n  - {check: range, column: Amount, min: 0}\n", MO_EINVAL, rest);
+    snprintf(rest, sizeof rest,
+             "5:32: checks[0].column: no column 'when' in %s (columns: customer_id, amount, "
+             "event_ts, note)",
+             table());
+    expect_table_error("checks:\n  - {check: freshness, column: when, max_lag: 1h}\n", MO_EINVAL,
+                       rest);
+}
+
+static void test_validate__check_keys_are_checked(void)
+{
+    expect_table_error("checks:\n  - {check: nulls, max_ratio: 1.5}\n", MO_EINVAL,
+                       "5:31: checks[0].max_ratio must be a number in [0, 1], got 1.5");
+    expect_table_error("checks:\n  - {check: nulls, max_ratio: -0.1}\n", MO_EINVAL,
+                       "5:31: checks[0].max_ratio must be a number in [0, 1], got -0.1");
+    expect_table_error("checks:\n  - {check: range, column: amount}\n", MO_EINVAL,
+                       "5:5: checks[0]: range needs min, max or both");
+    expect_table_error("checks:\n  - {check: range, column: amount, min: 5, max: 1}\n", MO_EINVAL,
+                       "5:49: range max (1) is below min (5)");
+    expect_table_error("checks:\n  - {check: range, min: 0}\n", MO_EINVAL,
+                       "5:5: missing required key 'columns' (or 'column') in checks[0]");
+    expect_table_error("checks:\n  - {check: unique, column: amount, columns: [note]}\n", MO_EINVAL,
+                       "5:46: give column or columns, not both");
+    expect_table_error("checks:\n  - {check: unique, columns: [amount, amount]}\n", MO_EINVAL,
+                       "5:39: checks[0].columns[1]: column 'amount' appears twice");
+    expect_table_error("checks:\n  - {check: unique, columns: []}\n", MO_EINVAL,
+                       "5:30: checks[0].columns must name at least one column");
+    expect_table_error("checks:\n  - {check: freshness, column: event_ts}\n", MO_EINVAL,
+                       "5:5: missing required key 'max_lag' in checks[0]");
+    expect_table_error("checks:\n  - {check: freshness, column: event_ts, max_lag: 1h, as_of: "
+                       "yesterday}\n",
+                       MO_EINVAL,
+                       "5:62: checks[0].as_of: not a timestamp: 'yesterday' (expected RFC 3339 "
+                       "like 2026-11-25T10:00:00Z, or epoch seconds/milliseconds)");
+    expect_table_error("checks:\n  - {check: drift, reference: t.csv}\n", MO_EINVAL,
+                       "5:5: checks[0]: drift needs max_psi, max_ks or both");
+    expect_table_error("checks:\n  - {check: drift, reference: t.csv, max_ks: 2}\n", MO_EINVAL,
+                       "5:46: checks[0].max_ks must be a number in (0, 1], got 2");
+    expect_table_error("checks:\n  - {check: range, column: amount, min: 0, maximum: 1}\n",
+                       MO_EINVAL, "5:44: unknown key 'maximum' in checks[0]");
+}
+
+static void test_validate__dataset_only_keys_on_a_table(void)
+{
+    expect_table_error("checks:\n  - {check: schema, features: 3}\n", MO_EINVAL,
+                       "5:31: checks[0].features: features, task and classes describe a Maestro "
+                       "dataset (for a table, name its columns), but data.path is a CSV table");
+    expect_table_error("checks:\n  - {check: class_balance, min_fraction: 0.1}\n", MO_EINVAL,
+                       "5:13: checks[0].check: class_balance counts a Maestro dataset's labels, "
+                       "but data.path is a CSV table");
+}
+
+static void test_validate__drift_reference_is_located(void)
+{
+    char checks[900], data[600];
+    snprintf(data, sizeof data, "%s/gone.csv", mo_test_tmpdir());
+    snprintf(checks, sizeof checks, "checks:\n  - {check: drift, reference: %s, max_psi: 0.1}\n",
+             data);
+    char rest[900];
+    snprintf(rest, sizeof rest, "5:31: checks[0].reference: %s: no such file", data);
+    expect_table_error(checks, MO_ENOTFOUND, rest);
+    /* A column the reference lacks is named with the reference. */
+    const char *ref = mo_test_write_file(mo_test_tmpdir(), "small.csv", "amount\n1\n");
+    snprintf(checks, sizeof checks,
+             "checks:\n  - {check: drift, reference: %s, columns: [amount, note], max_ks: 0.1}\n",
+             ref);
+    snprintf(rest, sizeof rest,
+             "5:%d: checks[0].columns[1]: no column 'note' in %s (the drift reference) "
+             "(columns: amount)",
+             (int)(strlen(ref) + 51), ref);
+    expect_table_error(checks, MO_EINVAL, rest);
+}
+
+static void test_validate__view_needs_a_feature_store(void)
+{
+    const char *path = write_table_spec("\n  view: activity", "checks:\n  - {check: schema}\n");
+    char want[900];
+    snprintf(want, sizeof want,
+             "%s:4:9: data.view names a feature view, but %s is not a feature store (it reads "
+             "as: CSV table)",
+             path, table());
+    mo_spec_t *s = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL(mo_spec_load(&s, path, NULL, &err), MO_EINVAL);
+    ASSERT_MSG(err, want);
+}
+
+static void test_validate__dataset_columns_are_features_and_label(void)
+{
+    const char *path = write_spec("checks:\n"
+                                  "  - {check: nulls, columns: [f0, f3, label]}\n"
+                                  "  - {check: range, column: f1, min: -100, max: 100}\n"
+                                  "  - {check: schema, features: 4, columns: {f0: number}}\n");
+    mo_spec_t *s = NULL;
+    mo_error_t err = {0};
+    int rc = mo_spec_load(&s, path, NULL, &err);
+    if (rc)
+        fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    mo_spec_destroy(s);
+    char rest[900];
+    snprintf(rest, sizeof rest,
+             "5:28: checks[0].column: no column 'f4' in %s (columns: f0, f1, f2, f3, label); "
+             "did you mean 'f0'?",
+             dataset());
+    expect_error("checks:\n  - {check: range, column: f4, min: 0}\n", MO_EINVAL, rest);
+}
+
 static CU_TestInfo tests[] = {
     MO_TEST(test_validate__all_check_types_parse),
     MO_TEST(test_validate__checks_list_required_and_not_empty),
@@ -216,6 +409,13 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_validate__data_path_required),
     MO_TEST(test_validate__missing_dataset_names_spec_location_first),
     MO_TEST(test_validate__parse_without_spec_and_destroy_null),
+    MO_TEST(test_validate__table_checks_parse),
+    MO_TEST(test_validate__unknown_column_names_the_spec_location),
+    MO_TEST(test_validate__check_keys_are_checked),
+    MO_TEST(test_validate__dataset_only_keys_on_a_table),
+    MO_TEST(test_validate__drift_reference_is_located),
+    MO_TEST(test_validate__view_needs_a_feature_store),
+    MO_TEST(test_validate__dataset_columns_are_features_and_label),
     CU_TEST_INFO_NULL,
 };
 

@@ -43,7 +43,7 @@ for np in 1 3; do
   run python3 -c "import json; r=json.load(open('runs/v/report.json')); assert r['status']=='ok' and r['rows']==1000 and r['ranks']==$np, r; assert all(c['pass'] for c in r['checks']); print('ok')"
   expect_exit 0
   run sh -c 'ls runs/v | tr "\n" " "'
-  [ "$OUT" = "report.json spec.yml " ] && ok "report.json and the resolved spec.yml" || fail "runs/v holds: $OUT"
+  [ "$OUT" = "report.h5 report.json spec.yml " ] && ok "report.h5, report.json and the resolved spec.yml" || fail "runs/v holds: $OUT"
 done
 
 case_ "a failed error check exits 1 and keeps the report"

@@ -114,11 +114,11 @@ static void test_spec__unknown_kind_lists_kinds_and_suggests(void)
 
 static void test_spec__kind_not_built_lists_built_kinds(void)
 {
-    const char *path = mo_test_write_file(mo_test_tmpdir(), "mat.yml", "kind: materialize\n");
+    const char *path = mo_test_write_file(mo_test_tmpdir(), "pipe.yml", "kind: pipeline\n");
     mo_error_t err = {0};
     CU_ASSERT_EQUAL(load_fail(path, NULL, &err), MO_ENOTBUILT);
-    ASSERT_MSG(err, at("mat.yml", "1:7: kind 'materialize' is not built yet in this Maestro "
-                                  "(built kinds: train, sweep, validate)"));
+    ASSERT_MSG(err, at("pipe.yml", "1:7: kind 'pipeline' is not built yet in this Maestro "
+                                   "(built kinds: train, sweep, materialize, dataset, validate)"));
 }
 
 static void test_spec__validate_kind_parses(void)
@@ -525,7 +525,7 @@ static void test_spec__kinds_registry(void)
     }
     CU_ASSERT_PTR_EQUAL(mo_kind_find("validate")->kind, &mo_job_validate);
     CU_ASSERT_PTR_NOT_NULL(mo_kind_find("sweep")->kind);
-    CU_ASSERT_PTR_NULL(mo_kind_find("materialize")->kind);
+    CU_ASSERT_PTR_NULL(mo_kind_find("pipeline")->kind);
     CU_ASSERT_PTR_NOT_NULL(mo_kind_find("train")->kind);
 }
 

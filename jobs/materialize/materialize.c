@@ -1,0 +1,487 @@
+/* materialize.c - `kind: materialize`: windowed features from events into the stores
+ *
+ * Every rank reads a contiguous block of the source, sends each event to the rank that owns
+ * its entity (shuffle.c), sorts what it received by (entity, ts, created) and computes every
+ * feature in one pass per feature (windows.c). The rows inside the materialised range go to
+ * the offline store (io/feature_store.h, parallel HDF5, each rank its slab) whose online table
+ * holds the latest row per entity, and to Redis when configured (io/redis_online.h).
+ *
+ * Incremental runs start where the store's last range ends: features still look back into
+ * older events (they are read again from the source), only the new rows are added, merged
+ * into each entity's rows, and the store is rewritten atomically. No new event: nothing is
+ * written.
+ */
+#include "jobs/materialize/materialize.h"
+
+#include "comm/shuffle.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "io/atomic.h"
+#include "io/feature_store.h"
+#include "jobs/materialize/materialize_impl.h"
+#include "jobs/materialize/store.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
+{
+    mat_spec_t *s = NULL;
+    int rc = mat_spec_parse(&s, spec, err);
+    *out = s;
+    return rc;
+}
+
+static void destroy(void *job)
+{
+    mat_spec_t *s = job;
+    mat_spec_free(s);
+}
+
+/* One view's rows on this rank, in store order. */
+typedef struct {
+    int64_t n;
+    const char **keys;
+    uint64_t *hash;
+    int64_t *ts, *created;
+    double **cols; /* n_features columns */
+    size_t n_features;
+    mo_fs_rows_t old; /* incremental: the store's rows of this rank's range */
+} view_rows_t;
+
+static void view_rows_free(view_rows_t *v)
+{
+    free(v->keys);
+    free(v->hash);
+    free(v->ts);
+    free(v->created);
+    for (size_t f = 0; v->cols && f < v->n_features; f++)
+        free(v->cols[f]);
+    free(v->cols);
+    mo_fs_rows_free(&v->old);
+    memset(v, 0, sizeof *v);
+}
+
+static int view_rows_alloc(view_rows_t *v, int64_t n, size_t nf, mo_error_t *err)
+{
+    size_t m = n > 0 ? (size_t)n : 1;
+    v->n_features = nf;
+    v->keys = mo_calloc(m, sizeof *v->keys);
+    v->hash = mo_calloc(m, sizeof *v->hash);
+    v->ts = mo_calloc(m, sizeof *v->ts);
+    v->created = mo_calloc(m, sizeof *v->created);
+    v->cols = mo_calloc(nf, sizeof *v->cols);
+    int ok = v->keys && v->hash && v->ts && v->created && v->cols;
+    for (size_t f = 0; ok && f < nf; f++)
+        ok = (v->cols[f] = mo_calloc(m, sizeof(double))) != NULL;
+    return ok ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory for %lld feature rows", (long long)n);
+}
+
+/* Entity boundaries of sorted events: group_start has n_groups + 1 entries. */
+static int entity_groups(const mo_events_t *ev, int64_t **starts, int64_t *n_groups,
+                         mo_error_t *err)
+{
+    int64_t *g = mo_calloc((size_t)ev->n + 1, sizeof *g), k = 0;
+    if (!g)
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < ev->n; i++)
+        if (i == 0 || ev->hash[i] != ev->hash[i - 1] ||
+            strcmp(ev->pool + ev->key_off[i], ev->pool + ev->key_off[i - 1]) != 0)
+            g[k++] = i;
+    g[k] = ev->n;
+    *starts = g;
+    *n_groups = k;
+    return 0;
+}
+
+/* Compare a new row with an old one in store order; old first on ties (older events). */
+static int new_before_old(const view_rows_t *v, int64_t i, const mo_fs_rows_t *o, int64_t j)
+{
+    if (v->hash[i] != o->hash[j])
+        return v->hash[i] < o->hash[j];
+    int c = strcmp(v->keys[i], o->pool + o->key_off[j]);
+    if (c)
+        return c < 0;
+    if (v->ts[i] != o->event_ts[j])
+        return v->ts[i] < o->event_ts[j];
+    return v->created[i] < o->created_ts[j];
+}
+
+/* Incremental: this rank's old rows merged with the new ones into a fresh view_rows_t. */
+static int merge_old(view_rows_t *v, mo_error_t *err)
+{
+    const mo_fs_rows_t *o = &v->old;
+    if (o->n == 0)
+        return 0;
+    view_rows_t m = {0};
+    int rc = view_rows_alloc(&m, v->n + o->n, v->n_features, err);
+    int64_t i = 0, j = 0, k = 0;
+    while (!rc && (i < v->n || j < o->n)) {
+        if (j == o->n || (i < v->n && new_before_old(v, i, o, j))) {
+            m.keys[k] = v->keys[i];
+            m.hash[k] = v->hash[i];
+            m.ts[k] = v->ts[i];
+            m.created[k] = v->created[i];
+            for (size_t f = 0; f < v->n_features; f++)
+                m.cols[f][k] = v->cols[f][i];
+            i++;
+        } else {
+            m.keys[k] = o->pool + o->key_off[j];
+            m.hash[k] = o->hash[j];
+            m.ts[k] = o->event_ts[j];
+            m.created[k] = o->created_ts[j];
+            for (size_t f = 0; f < v->n_features; f++)
+                m.cols[f][k] = o->values[(size_t)j * o->n_features + f];
+            j++;
+        }
+        k++;
+    }
+    if (rc) {
+        view_rows_free(&m);
+        return rc;
+    }
+    m.n = k;
+    m.old = v->old; /* the merged keys point into the old pool */
+    memset(&v->old, 0, sizeof v->old);
+    view_rows_free(v);
+    *v = m;
+    return 0;
+}
+
+typedef struct {
+    mat_spec_t *s;
+    mo_comm_t *comm;
+    mo_events_t ev;
+    int64_t *groups, n_groups;
+    int64_t start, end; /* the range written now */
+    int64_t *ranges;    /* all ranges of the store after this run: [n][2] */
+    size_t n_ranges;
+    mo_fs_t *old;      /* incremental: the store as it was */
+    view_rows_t *rows; /* per view */
+    int64_t new_rows;  /* on this rank */
+} mat_run_t;
+
+/* Compute view v's features and keep the rows inside [start, end). */
+static int compute_view(mat_run_t *m, size_t vi, mo_error_t *err)
+{
+    const mat_view_t *view = &m->s->views[vi];
+    mo_events_t *ev = &m->ev;
+    int64_t keep = 0;
+    for (int64_t i = 0; i < ev->n; i++)
+        keep += ev->ts[i] >= m->start && ev->ts[i] < m->end;
+    view_rows_t *v = &m->rows[vi];
+    double *all = mo_calloc(ev->n ? (size_t)ev->n : 1, sizeof *all);
+    int rc = all ? view_rows_alloc(v, keep, view->n_features, err)
+                 : mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t f = 0; !rc && f < view->n_features; f++) {
+        const mat_feature_t *feat = &view->features[f];
+        rc =
+            mo_window_compute(feat->agg, feat->window_us, ev->ts, ev->created, ev->vals + feat->col,
+                              ev->n_values, ev->n, m->groups, m->n_groups, all, err);
+        int64_t k = 0;
+        for (int64_t i = 0; !rc && i < ev->n; i++)
+            if (ev->ts[i] >= m->start && ev->ts[i] < m->end)
+                v->cols[f][k++] = all[i];
+    }
+    free(all);
+    int64_t k = 0;
+    for (int64_t i = 0; !rc && i < ev->n; i++) {
+        if (ev->ts[i] < m->start || ev->ts[i] >= m->end)
+            continue;
+        v->keys[k] = ev->pool + ev->key_off[i];
+        v->hash[k] = ev->hash[i];
+        v->ts[k] = ev->ts[i];
+        v->created[k] = ev->created[i];
+        k++;
+    }
+    v->n = keep;
+    m->new_rows = keep;
+    return rc;
+}
+
+/* Incremental: the store's view must have the same features; read this rank's old rows. */
+static int load_old_view(mat_run_t *m, size_t vi, mo_error_t *err)
+{
+    const mat_view_t *view = &m->s->views[vi];
+    mo_fs_view_info_t info;
+    int rc = mo_fs_view(m->old, view->name, &info, err);
+    if (rc == MO_ENOTFOUND)
+        return 0; /* a view added since: it starts now */
+    if (rc)
+        return rc;
+    int same = info.n_features == view->n_features;
+    for (size_t f = 0; same && f < view->n_features; f++)
+        same = !strcmp(info.features[f], view->features[f].name) &&
+               !strcmp(info.aggs[f], mo_agg_names[view->features[f].agg]) &&
+               info.windows_us[f] == view->features[f].window_us;
+    if (!same)
+        return mo_errorf(err, MO_EINVAL,
+                         "incremental: view '%s' in %s has other features than the spec; run "
+                         "once with incremental: false to rebuild it",
+                         view->name, m->s->offline_path);
+    int r = mo_comm_rank(m->comm), size = mo_comm_size(m->comm);
+    int64_t lo = 0, hi = info.rows;
+    if ((rc = mo_fs_lower_bound(m->old, view->name, mo_comm_hash_first(r, size), &lo, err)))
+        return rc;
+    if (r + 1 < size &&
+        (rc = mo_fs_lower_bound(m->old, view->name, mo_comm_hash_first(r + 1, size), &hi, err)))
+        return rc;
+    return mo_fs_read_rows(m->old, view->name, lo, hi - lo, &m->rows[vi].old, err);
+}
+
+static int write_stores(mat_run_t *m, mo_error_t *err)
+{
+    const mat_spec_t *s = m->s;
+    mo_fs_view_t *views = mo_calloc(s->n_views, sizeof *views);
+    mo_fs_feature_t *feats = NULL;
+    size_t total_f = 0;
+    for (size_t v = 0; v < s->n_views; v++)
+        total_f += s->views[v].n_features;
+    feats = mo_calloc(total_f ? total_f : 1, sizeof *feats);
+    if (!views || !feats) {
+        free(views);
+        free(feats);
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t v = 0; v < s->n_views; v++) {
+        const mat_view_t *sv = &s->views[v];
+        views[v] = (mo_fs_view_t){.name = sv->name,
+                                  .entity = s->source.entity,
+                                  .ttl_us = sv->ttl_us,
+                                  .features = feats + k,
+                                  .n_features = sv->n_features,
+                                  .ranges_us = m->ranges,
+                                  .n_ranges = m->n_ranges,
+                                  .n = m->rows[v].n,
+                                  .keys = m->rows[v].keys,
+                                  .hash = m->rows[v].hash,
+                                  .event_ts = m->rows[v].ts,
+                                  .created_ts = m->rows[v].created,
+                                  .values = (const double *const *)m->rows[v].cols};
+        for (size_t f = 0; f < sv->n_features; f++, k++)
+            feats[k] = (mo_fs_feature_t){sv->features[f].name, mo_agg_names[sv->features[f].agg],
+                                         sv->features[f].column, sv->features[f].window_us};
+    }
+    int rc = mat_store_write(s->offline_path, m->comm, views, s->n_views, err);
+    free(views);
+    free(feats);
+    return rc;
+}
+
+/* Each rank writes the latest row of each of its entities to Redis. */
+static int write_redis(mat_run_t *m, mo_error_t *err)
+{
+    const mat_spec_t *s = m->s;
+    mo_redis_t *r = NULL;
+    int rc = mo_redis_connect(&r, s->redis_url, 10.0, err);
+    int64_t written = 0, skipped = 0;
+    for (size_t v = 0; !rc && v < s->n_views; v++) {
+        const view_rows_t *rows = &m->rows[v];
+        const mat_view_t *sv = &s->views[v];
+        const char **names = mo_calloc(sv->n_features, sizeof *names);
+        const char **keys = mo_calloc(rows->n ? (size_t)rows->n : 1, sizeof *keys);
+        int64_t *ts = mo_calloc(rows->n ? (size_t)rows->n : 1, sizeof *ts);
+        double *vals = mo_calloc((rows->n ? (size_t)rows->n : 1) * sv->n_features, sizeof *vals);
+        if (!names || !keys || !ts || !vals)
+            rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+        int64_t n = 0;
+        for (int64_t i = 0; !rc && i < rows->n; i++) {
+            if (i + 1 < rows->n && rows->hash[i + 1] == rows->hash[i] &&
+                !strcmp(rows->keys[i + 1], rows->keys[i]))
+                continue; /* not the entity's last row */
+            keys[n] = rows->keys[i];
+            ts[n] = rows->ts[i];
+            for (size_t f = 0; f < sv->n_features; f++)
+                vals[(size_t)n * sv->n_features + f] = rows->cols[f][i];
+            n++;
+        }
+        for (size_t f = 0; !rc && f < sv->n_features; f++)
+            names[f] = sv->features[f].name;
+        mo_redis_view_t rv = {s->project,     sv->name, s->source.entity,
+                              s->entity_type, names,    sv->n_features};
+        int64_t w = 0, sk = 0;
+        if (!rc)
+            rc = mo_redis_write(r, &rv, n, keys, ts, vals, &w, &sk, err);
+        written += w;
+        skipped += sk;
+        free(names);
+        free(keys);
+        free(ts);
+        free(vals);
+    }
+    mo_redis_close(r);
+    int64_t tw = 0, ts_ = 0, before;
+    if (!rc)
+        rc = mo_comm_exscan_i64(m->comm, written, &before, &tw, err);
+    if (!rc)
+        rc = mo_comm_exscan_i64(m->comm, skipped, &before, &ts_, err);
+    if (!rc && mo_comm_rank(m->comm) == 0)
+        mo_log_info("materialize",
+                    "online store (Redis, project %s): %lld entity rows written, "
+                    "%lld already as new or newer",
+                    s->project, (long long)tw, (long long)ts_);
+    return rc;
+}
+
+/* The range this run writes, from the spec, the store (incremental) and the events. */
+static int pick_range(mat_run_t *m, int *nothing_new, mo_error_t *err)
+{
+    const mat_spec_t *s = m->s;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int64_t i = 0; i < m->ev.n; i++) {
+        lo = m->ev.ts[i] < lo ? m->ev.ts[i] : lo;
+        hi = m->ev.ts[i] > hi ? m->ev.ts[i] : hi;
+    }
+    int rc = mo_comm_allreduce(m->comm, &lo, 1, MO_DT_INT64, MO_OP_MIN, err);
+    if (!rc)
+        rc = mo_comm_allreduce(m->comm, &hi, 1, MO_DT_INT64, MO_OP_MAX, err);
+    if (rc)
+        return rc;
+    m->start = s->has_start ? s->start_us : lo;
+    m->end = s->has_end ? s->end_us : (hi == INT64_MIN ? lo : hi + 1);
+    size_t n_old = 0;
+    mo_fs_view_info_t info;
+    if (m->old && mo_fs_view(m->old, s->views[0].name, &info, NULL) == 0 && info.n_ranges) {
+        n_old = info.n_ranges;
+        int64_t last_end = info.ranges_us[2 * (n_old - 1) + 1];
+        if (m->start < last_end)
+            m->start = last_end;
+        m->ranges = mo_calloc(2 * (n_old + 1), sizeof *m->ranges);
+        if (!m->ranges)
+            return mo_errorf(err, MO_ENOMEM, "out of memory");
+        memcpy(m->ranges, info.ranges_us, 2 * n_old * sizeof *m->ranges);
+    } else if (!(m->ranges = mo_calloc(2, sizeof *m->ranges))) {
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    }
+    int64_t in_range = 0, all = 0, before;
+    for (int64_t i = 0; i < m->ev.n; i++)
+        in_range += m->ev.ts[i] >= m->start && m->ev.ts[i] < m->end;
+    rc = mo_comm_exscan_i64(m->comm, in_range, &before, &all, err);
+    *nothing_new = !rc && all == 0 && m->old;
+    m->ranges[2 * n_old] = m->start;
+    m->ranges[2 * n_old + 1] = m->end > m->start ? m->end : m->start;
+    m->n_ranges = n_old + 1;
+    return rc;
+}
+
+static int read_and_shuffle(mat_run_t *m, mo_error_t *err)
+{
+    int rank = mo_comm_rank(m->comm), size = mo_comm_size(m->comm);
+    int64_t rows = 0;
+    double t0 = mo_time_mono();
+    int rc = mo_comm_agree(m->comm, mo_events_count(&rows, &m->s->source, err), err);
+    int64_t first = rows * rank / size, last = rows * (rank + 1) / size;
+    if (!rc)
+        rc = mo_comm_agree(m->comm, mo_events_read(&m->ev, &m->s->source, first, last - first, err),
+                           err);
+    double t1 = mo_time_mono();
+    if (!rc)
+        rc = mo_comm_agree(m->comm, mo_comm_shuffle_events(&m->ev, m->comm, err), err);
+    if (!rc)
+        rc = mo_comm_agree(m->comm, mo_events_sort(&m->ev, err), err);
+    if (!rc)
+        rc = mo_comm_agree(m->comm, entity_groups(&m->ev, &m->groups, &m->n_groups, err), err);
+    int64_t ents = m->n_groups, all_ents = 0, before;
+    if (!rc)
+        rc = mo_comm_exscan_i64(m->comm, ents, &before, &all_ents, err);
+    if (!rc && rank == 0)
+        mo_log_info("materialize",
+                    "%s: %lld events read in %.2f s, shuffled and sorted by entity in %.2f s "
+                    "(%lld entities on %d rank%s)",
+                    m->s->source.path, (long long)rows, t1 - t0, mo_time_mono() - t1,
+                    (long long)all_ents, size, size == 1 ? "" : "s");
+    return rc;
+}
+
+static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
+{
+    mat_run_t m = {.s = job, .comm = ctx->comm};
+    int rank = mo_comm_rank(ctx->comm);
+    double t0 = mo_time_mono();
+    int local = 0;
+    if (m.s->incremental && access(m.s->offline_path, F_OK) == 0)
+        local = mo_fs_open(&m.old, m.s->offline_path, err);
+    int rc = mo_comm_agree(ctx->comm, local, err);
+    if (!rc)
+        rc = read_and_shuffle(&m, err);
+    int nothing_new = 0;
+    if (!rc)
+        rc = pick_range(&m, &nothing_new, err);
+    if (!rc && nothing_new) {
+        char a[40];
+        if (rank == 0)
+            mo_log_info("materialize", "incremental: no event since %s; %s is unchanged",
+                        mo_ts_format(m.start, a, sizeof a), m.s->offline_path);
+        goto done;
+    }
+    if (!rc) {
+        m.rows = mo_calloc(m.s->n_views, sizeof *m.rows);
+        rc = mo_comm_agree(ctx->comm, m.rows ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory"), err);
+    }
+    for (size_t v = 0; !rc && v < m.s->n_views; v++) {
+        local = compute_view(&m, v, err);
+        if (!local && m.old)
+            local = load_old_view(&m, v, err);
+        if (!local && m.old)
+            local = merge_old(&m.rows[v], err);
+        rc = mo_comm_agree(ctx->comm, local, err);
+    }
+    local = 0;
+    if (!rc && rank == 0) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", m.s->offline_path);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            local = mo_io_mkdir_p(dir, err);
+        }
+    }
+    if (!rc)
+        rc = mo_comm_agree(ctx->comm, rank == 0 ? local : 0, err);
+    mo_fs_close(m.old); /* the old store is in memory now; it is about to be replaced */
+    m.old = NULL;
+    if (!rc)
+        rc = write_stores(&m, err);
+    int64_t rows_now = 0, all_rows = 0, before;
+    for (size_t v = 0; m.rows && v < m.s->n_views; v++)
+        rows_now = m.rows[v].n;
+    if (!rc)
+        rc = mo_comm_exscan_i64(ctx->comm, m.new_rows, &before, &all_rows, err);
+    if (!rc && rank == 0) {
+        char a[40], b[40];
+        size_t nf = 0;
+        for (size_t v = 0; v < m.s->n_views; v++)
+            nf += m.s->views[v].n_features;
+        mo_log_info("materialize",
+                    "%s: %lld new rows of %zu features in %zu view%s for [%s, %s) in %.2f s",
+                    m.s->offline_path, (long long)all_rows, nf, m.s->n_views,
+                    m.s->n_views == 1 ? "" : "s", mo_ts_format(m.start, a, sizeof a),
+                    mo_ts_format(m.end, b, sizeof b), mo_time_mono() - t0);
+    }
+    (void)rows_now;
+    if (!rc && m.s->redis_url)
+        rc = mo_comm_agree(ctx->comm, write_redis(&m, err), err);
+done:
+    for (size_t v = 0; m.rows && v < m.s->n_views; v++)
+        view_rows_free(&m.rows[v]);
+    free(m.rows);
+    free(m.ranges);
+    free(m.groups);
+    mo_events_free(&m.ev);
+    mo_fs_close(m.old);
+    return rc;
+}
+
+const mo_job_kind_t mo_job_materialize = {
+    .name = "materialize",
+    .summary = "features from event data into the offline and online stores",
+    .parse = parse,
+    .run = run,
+    .destroy = destroy,
+};

@@ -1,0 +1,102 @@
+/* store.c - the offline feature store written by every rank together (store.h)
+ *
+ * The order of io/feature_store.h's steps, with an agreement after each one that can fail on
+ * one rank only: a failure anywhere becomes a failure everywhere at the same point, so no rank
+ * waits in an HDF5 collective that another never joins, and all ranks close the file together
+ * before rank 0 renames it into place or removes it.
+ */
+#include "jobs/materialize/store.h"
+
+#include "core/alloc.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The metadata's fingerprint x as x and ~x: both maxima are this rank's values only when
+ * every rank has the same x. */
+static int same_views(const char *path, mo_comm_t *comm, const mo_fs_view_t *views, size_t n_views,
+                      mo_error_t *err)
+{
+    int64_t fp = (int64_t)(mo_fs_fingerprint(views, n_views) >> 1), fps[2] = {fp, ~fp};
+    int rc = mo_comm_allreduce(comm, fps, 2, MO_DT_INT64, MO_OP_MAX, err);
+    if (!rc && (!fp || fps[0] != fp || fps[1] != ~fp))
+        rc = mo_errorf(err, MO_EINVAL,
+                       "%s: the ranks passed different views (names, features or ranges), or "
+                       "one is out of memory",
+                       path);
+    return rc;
+}
+
+/* This rank's plan for view v, from every rank's record. */
+static int plan_view(mo_fs_plan_t **p, const char *path, mo_comm_t *comm, const mo_fs_view_t *v,
+                     size_t width, mo_error_t *err)
+{
+    void *all = NULL;
+    size_t size = 0, got = 0;
+    int rc = mo_comm_agree(comm, mo_fs_plan_create(p, path, v, width, err), err);
+    if (rc)
+        return rc;
+    const void *rec = mo_fs_plan_record(*p, &size);
+    if (!(rc = mo_comm_allgatherv(comm, rec, size, MO_DT_BYTE, &all, &got, err))) {
+        MO_ASSERT(got == size * (size_t)mo_comm_size(comm));
+        rc = mo_fs_plan_finish(*p, path, v, all, mo_comm_rank(comm), mo_comm_size(comm), err);
+        rc = mo_comm_agree(comm, rc, err);
+    }
+    free(all);
+    return rc;
+}
+
+int mat_store_write(const char *path, mo_comm_t *comm, const mo_fs_view_t *views, size_t n_views,
+                    mo_error_t *err)
+{
+    int rc = 0, crc, made = 0; /* made: the file exists on every rank */
+    char *tmp = NULL;
+    mo_fs_plan_t **plans = NULL;
+    mo_fs_writer_t *w = NULL;
+    int64_t *width = NULL;
+    if (!comm)
+        return mo_errorf(err, MO_EINVAL, "mat_store_write: NULL communicator");
+    int rank = mo_comm_rank(comm);
+    /* Every check is made on every rank and agreed on before the first collective that could
+     * be left waiting. */
+    if (!(plans = mo_calloc(n_views + 1, sizeof *plans)) ||
+        !(width = mo_calloc(n_views + 1, sizeof *width)))
+        rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", path ? path : "mat_store_write");
+    else
+        rc = mo_fs_check(path, views, n_views, width, err);
+    /* Then the longest key of each view, over all ranks: the keys' width in the file. */
+    if ((rc = mo_comm_agree(comm, rc, err)) || (rc = same_views(path, comm, views, n_views, err)) ||
+        (rc = mo_comm_allreduce(comm, width, n_views, MO_DT_INT64, MO_OP_MAX, err)))
+        goto out;
+    for (size_t i = 0; i < n_views; i++)
+        if ((rc = plan_view(&plans[i], path, comm, &views[i], (size_t)(width[i] ? width[i] : 1),
+                            err)))
+            goto out;
+    if (rank == 0)
+        rc = mo_fs_temp_create(&tmp, path, err);
+    if ((rc = mo_comm_agree(comm, rc, err)) || (rc = mo_comm_bcast_string(comm, &tmp, 0, err)))
+        goto out;
+    rc = mo_fs_writer_open(&w, path, tmp, mo_comm_mpi(comm), views, plans, n_views, err);
+    if ((rc = mo_comm_agree(comm, rc, err)))
+        goto out;
+    made = 1;
+    for (int done = 0; !rc && !done;)
+        rc = mo_comm_agree(comm, mo_fs_writer_step(w, &done, err), err);
+out:
+    /* Collective: once the file exists every rank comes here at the same point (failures are
+     * agreed), closes it, and only then may rank 0 rename or remove it. */
+    if ((crc = mo_fs_writer_close(w, rc ? NULL : err)) && !rc)
+        rc = crc;
+    if (made && !(rc = mo_comm_agree(comm, rc, err)) && rank == 0)
+        rc = mo_fs_commit(tmp, path, err);
+    if (made)
+        rc = mo_comm_agree(comm, rc, err);
+    if (rc && tmp && rank == 0)
+        unlink(tmp);
+    for (size_t i = 0; plans && i < n_views; i++)
+        mo_fs_plan_destroy(plans[i]);
+    free(plans);
+    free(width);
+    free(tmp);
+    return rc;
+}
