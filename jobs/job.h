@@ -56,6 +56,12 @@ struct mo_job_ctx {
     int n_final;
     int gates_passed; /* 1 when every gate passed or there were none */
     int pruned;       /* set by the kind when hooks->epoch_end stopped it */
+    /* child_end: register <output_dir>/run.h5 under this model (and alias) through the
+     * plugins, as a run's `registry:` does; NULL: no registration. */
+    const char *registry_model, *registry_alias;
+    /* run_spec with output_dir NULL: the output the child spec names (its `output:`, else
+     * runs/<name>), created as a top-level run creates it, is copied here and used. */
+    char output_buf[4096];
     const mo_job_hooks_t *hooks; /* NULL unless a parent set them */
 
     /* Services of the runner for composite kinds (NULL where not available).

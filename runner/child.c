@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "io/atomic.h"
+#include "runner/run_dir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,23 @@ static int run_spec(mo_job_ctx_t *ctx, const mo_job_child_spec_t *child_spec, mo
     /* Every rank loads the spec: an error is the same everywhere, but agree anyway so that a
      * rank that could not read the file does not leave the others waiting. */
     int rc = mo_comm_agree(child->comm, mo_spec_load(&spec, child_spec->path, &o, err), err);
-    if (!rc && mo_comm_rank(child->comm) == 0) {
+    if (!rc && !child->output_dir) {
+        /* The child's own output, created as `maestro run` creates it. */
+        snprintf(child->output_buf, sizeof child->output_buf, "%s", spec->output);
+        child->output_dir = child->output_buf;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", spec->output);
+        char *slash = strrchr(dir, '/');
+        if (spec->kind->kind->output_is_file) {
+            if (slash)
+                *slash = '\0';
+            else
+                snprintf(dir, sizeof dir, ".");
+        }
+        int local = mo_comm_rank(child->comm) == 0 ? mo_run_dir_create(dir, err) : 0;
+        rc = mo_comm_agree(child->comm, local, err);
+    }
+    if (!rc && mo_comm_rank(child->comm) == 0 && !spec->kind->kind->output_is_file) {
         /* The child's resolved spec next to its results, as a top-level run keeps its own. */
         char path[4096];
         char *text = mo_cfg_dump_yaml(mo_cfg_root(spec->doc));

@@ -27,10 +27,13 @@ static const struct {
     {"run", mo_cmd_run, "run a job spec (under mpirun for several ranks)"},
     {"validate", mo_cmd_validate, "check a spec and cluster.yml as a run would; writes nothing"},
     {"data", mo_cmd_data, "make, import and check datasets (synth, import, check)"},
+    {"submit", mo_cmd_submit, "start a run with mpirun, on Slurm or on Kubernetes"},
+    {"status", mo_cmd_status, "state of a job 'maestro submit --target slurm' submitted"},
     {"inspect", mo_cmd_inspect, "show what a Maestro HDF5 file holds"},
     {"plugins", mo_cmd_plugins, "list plugins on the search path; flush a run's spool"},
     {"features", mo_cmd_features, "export a feature view; read an entity's online row"},
     {"registry", mo_cmd_registry, "list and show models in the local registry folder"},
+    {"schedule", mo_cmd_schedule, "render a cluster.yml schedule: CronJob, sbatch, crontab"},
     {"version", mo_cmd_version, "version and the stack Maestro was built with"},
 };
 

@@ -28,6 +28,9 @@ int mo_cmd_data(int argc, char **argv);
 int mo_cmd_inspect(int argc, char **argv);
 int mo_cmd_features(int argc, char **argv);
 int mo_cmd_plugins(int argc, char **argv);
+int mo_cmd_schedule(int argc, char **argv);
 int mo_cmd_version(int argc, char **argv);
+int mo_cmd_submit(int argc, char **argv);
+int mo_cmd_status(int argc, char **argv);
 
 #endif

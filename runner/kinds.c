@@ -7,6 +7,7 @@
 
 #include "jobs/dataset/dataset.h"
 #include "jobs/materialize/materialize.h"
+#include "jobs/pipeline/pipeline.h"
 #include "jobs/sweep/sweep.h"
 #include "jobs/train/train.h"
 #include "jobs/validate/validate.h"
@@ -20,7 +21,7 @@ static const mo_kind_entry_t kinds[] = {
      "features from event data into the offline and online stores"},
     {"dataset", &mo_job_dataset, "point-in-time-correct training set from the feature store"},
     {"validate", &mo_job_validate, "checks on a dataset, table or feature view, with a report"},
-    {"pipeline", NULL, "steps chained with quality gates"},
+    {"pipeline", &mo_job_pipeline, "steps chained with quality gates"},
 };
 
 const mo_kind_entry_t *mo_kinds(size_t *count)

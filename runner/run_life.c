@@ -217,5 +217,6 @@ void mo_run_life_end(mo_run_life_t *rl, mo_comm_t *comm, const mo_spec_t *spec, 
 void mo_run_life_end_child(mo_run_life_t *rl, mo_comm_t *comm, const char *output, int rc,
                            const mo_job_ctx_t *ctx)
 {
-    finish(rl, comm, output, rc, ctx, NULL, NULL);
+    finish(rl, comm, output, rc, ctx, ctx ? ctx->registry_model : NULL,
+           ctx ? ctx->registry_alias : NULL);
 }

@@ -22,10 +22,15 @@ build_packages=(
   libopenblas-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libcsv-dev zlib1g-dev libssl-dev
   # tests: CUnit; Debian's h5py to craft malformed files the way other tools write them
   libcunit1-dev python3-h5py python3-numpy
+  # tests: the rendered MPIJob checked against the CRD's openAPIV3Schema (tests/runner/test_submit_k8s.c)
+  python3-yaml python3-jsonschema
   # tests against real services
   prometheus-pushgateway python3-venv
   # the online feature store: hiredis (client, linked into maestro_lib) and a real server for tests
   libhiredis-dev redis-server
+  # `maestro submit --target slurm` against a real single-node Slurm (scripts/services/slurm.sh);
+  # the sbatch/squeue/scontrol commands only, libslurm is not linked
+  slurm-wlm slurmctld slurmd slurm-client munge
 )
 
 bench_packages=(

@@ -134,9 +134,11 @@ static void join_view(const mo_events_t *q, const mo_fs_rows_t *rows, const view
         while (k < rows->n && cmp_entity(q, i, rows, k) == 0 && rows->event_ts[k] <= q->ts[i])
             best = k++;
         if (best >= 0 && (v->ttl_us == 0 || rows->event_ts[best] >= q->ts[i] - v->ttl_us))
-            for (size_t f = 0; f < v->n; f++)
-                out[(size_t)i * width + v->dst[f]] =
-                    rows->values[(size_t)best * rows->n_features + v->src[f]];
+            for (size_t f = 0; f < v->n; f++) {
+                double x = rows->values[(size_t)best * rows->n_features + v->src[f]];
+                if (!isnan(x)) /* a missing value takes the fill too */
+                    out[(size_t)i * width + v->dst[f]] = x;
+            }
         /* The next query may be the same entity at a later ts: keep j at the entity's start,
          * but skip rows already known to be <= this ts (they stay candidates). */
         if (best > j)

@@ -78,10 +78,6 @@ checks:
 bad unknown_kind 'kind: trian
 ' "specs/unknown_kind.yml:1:7: unknown kind 'trian' (kinds: train, sweep, materialize, dataset, validate, pipeline); did you mean 'train'?"
 
-bad not_built_kind 'kind: pipeline
-name: churn
-' "specs/not_built_kind.yml:1:7: kind 'pipeline' is not built yet"
-
 bad missing_kind 'name: x
 ' "missing required key 'kind'"
 
