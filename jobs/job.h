@@ -26,8 +26,8 @@ typedef struct {
      * the child's comm, with the reduced metrics (the same on every rank). Collective over that
      * comm: returns 1 on every rank to stop the run now (a pruned trial), 0 to go on, or a
      * negative code. */
-    int (*epoch_end)(void *ud, int64_t epoch, const char (*names)[32], const double *values,
-                     int n, mo_error_t *err);
+    int (*epoch_end)(void *ud, int64_t epoch, const char (*names)[32], const double *values, int n,
+                     mo_error_t *err);
     /* After every training step on every rank; must be cheap (the sweep controller's message
      * service runs here on world rank 0). May be NULL. */
     void (*step)(void *ud);
@@ -48,8 +48,8 @@ struct mo_job_ctx {
     mo_cfg_node_t *spec;    /* the whole spec after --set, for kinds that pass parts on */
     const char *output_dir; /* --output, else the spec's output:, else runs/<name> */
     int resume;             /* --resume was given */
-    void *runner;          /* the runner's own state; kinds do not look inside */
-    mo_plugins_t *plugins; /* events go here (NULL: no plugins); every rank has one */
+    void *runner;           /* the runner's own state; kinds do not look inside */
+    mo_plugins_t *plugins;  /* events go here (NULL: no plugins); every rank has one */
     /* Filled by the kind for the run's end report (plugins: MLflow, Pushgateway). */
     char final_names[32][32];
     double final_values[32];
@@ -81,8 +81,7 @@ struct mo_job_ctx {
     int (*run_spec)(mo_job_ctx_t *ctx, const mo_job_child_spec_t *spec, mo_job_ctx_t *child,
                     mo_error_t *err);
     int (*child_begin)(mo_job_ctx_t *ctx, mo_job_ctx_t *child, const char *kind,
-                       const maestro_kv_t *params, size_t n_params, void **handle,
-                       mo_error_t *err);
+                       const maestro_kv_t *params, size_t n_params, void **handle, mo_error_t *err);
     void (*child_end)(mo_job_ctx_t *ctx, mo_job_ctx_t *child, void *handle, int rc);
 };
 
@@ -98,8 +97,8 @@ typedef struct {
     /* Composite kinds: check the specs this job will run (their files, overrides, the child
      * kind's rules) with `check`, at load time, so `maestro validate` and a run's start catch
      * a bad child before anything runs. May be NULL. */
-    int (*check_children)(void *job, int (*check)(void *ud, const mo_job_child_spec_t *child,
-                                                  mo_error_t *err),
+    int (*check_children)(void *job,
+                          int (*check)(void *ud, const mo_job_child_spec_t *child, mo_error_t *err),
                           void *ud, mo_error_t *err);
     /* 1: the spec's `output:` is a file the job writes (a dataset), not a run folder: the
      * runner creates its parent folder and keeps no spec copy next to it. */

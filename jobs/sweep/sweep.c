@@ -273,8 +273,8 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         /* Also as metric events, as a training run reports its own: every plugin records
          * those (MLflow logs run-end values only through events). */
         for (int i = 0; rank == 0 && i < ctx->n_final; i++)
-            mo_plugins_metric(ctx->plugins, ctx->final_names[i], ctx->final_values[i],
-                              m.started, 0, NULL, 0);
+            mo_plugins_metric(ctx->plugins, ctx->final_names[i], ctx->final_values[i], m.started, 0,
+                              NULL, 0);
     }
     ctrl_destroy(ctrl);
     mo_comm_destroy(group);

@@ -419,9 +419,9 @@ static int train_loop(trainer_t *t, mo_error_t *err)
         if (t->hooks && t->hooks->step)
             t->hooks->step(t->hooks->ud);
         if (epoch_end && t->hooks && t->hooks->epoch_end) {
-            int stop = t->hooks->epoch_end(t->hooks->ud, t->epoch + 1,
-                                           (const char(*)[32])t->final_names, t->final_values,
-                                           t->n_final, err);
+            int stop =
+                t->hooks->epoch_end(t->hooks->ud, t->epoch + 1, (const char(*)[32])t->final_names,
+                                    t->final_values, t->n_final, err);
             if (stop < 0)
                 return stop;
             if (stop) {

@@ -1,5 +1,6 @@
-/* test_events.c - CSV event tables: cells, quoting, line:column errors, row ranges, the hash
- * (HDF5 tables: test_events_h5.c; sorting and pushing rows: test_events_sort.c) */
+/* test_events.c - CSV event tables (io/events.c, io/events_csv.c): cells, quoting,
+ * line:column errors, row ranges, the hash (HDF5 tables: test_events_h5.c; sorting and pushing
+ * rows: test_events_sort.c) */
 #include "io/events.h"
 
 #include "tests/unit.h"

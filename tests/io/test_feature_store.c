@@ -1,4 +1,5 @@
-/* test_feature_store.c - the feature store's writer steps and reader API, in one process
+/* test_feature_store.c - the feature store's writer steps (io/feature_store.c) and reader API
+ * (io/feature_store_read.c), in one process
  *
  * Stores are written by running io/feature_store.h's steps as a single rank with the default
  * HDF5 driver (no MPI); tests/jobs/test_store_mpi.c covers several ranks through

@@ -83,7 +83,7 @@ static int srv_start(const char *name, const char *port)
             p[0] = '\0';
         fclose(f);
     }
-    return atoi(p);
+    return (int)strtol(p, NULL, 10);
 }
 
 static void srv_stop(const char *name)

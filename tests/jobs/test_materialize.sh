@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_materialize.sh - `kind: materialize` and `kind: dataset` (jobs/materialize, jobs/dataset)
-# and `maestro features` as a user runs them: every aggregation against a brute-force
+# and `maestro features` (runner/cmd_features.c) as a user runs them: every aggregation against a brute-force
 # reference (tests/jobs/features_ref.py) on random events with ties, gaps, empty values and
 # unsorted rows; identical stores at 1, 2 and 3 ranks; the online table; point-in-time
 # training sets against a brute-force join (ttl, ties, no leakage); incremental runs; bad input.

@@ -1,5 +1,6 @@
 #!/bin/bash
-# test_schedule.sh - `maestro schedule`: next run times, crontab line, sbatch script, CronJob
+# test_schedule.sh - `maestro schedule` (runner/cmd_schedule.c, runner/schedule_render.c): next
+# run times, crontab line, sbatch script, CronJob
 . "$MAESTRO_SOURCE_DIR/tests/cli_lib.sh"
 PY=/usr/bin/python3
 
