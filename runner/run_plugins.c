@@ -256,9 +256,11 @@ int mo_run_plugins_open(mo_plugins_t **out, const mo_run_plugins_t *rp, const mo
             rc = mo_errorf(err, MO_ENOMEM, "out of memory");
             break;
         }
-        memcpy(merged[i], svc, ns * sizeof *svc);
-        memcpy(merged[i] + ns, rp->entries[i].options,
-               rp->entries[i].n_options * sizeof(maestro_kv_t));
+        if (ns) /* memcpy from NULL is undefined even for 0 bytes */
+            memcpy(merged[i], svc, ns * sizeof *svc);
+        if (rp->entries[i].n_options)
+            memcpy(merged[i] + ns, rp->entries[i].options,
+                   rp->entries[i].n_options * sizeof(maestro_kv_t));
         free(svc);
         req[i].name = rp->entries[i].name;
         req[i].config = merged[i];
