@@ -26,7 +26,7 @@ static const struct {
 } commands[] = {
     {"run", mo_cmd_run, "run a job spec (under mpirun for several ranks)"},
     {"validate", mo_cmd_validate, "check a spec and cluster.yml as a run would; writes nothing"},
-    {"data", mo_cmd_data, "make, import and check datasets (synth, import, check)"},
+    {"data", mo_cmd_data, "make, import and check datasets (synth, events, import, check)"},
     {"submit", mo_cmd_submit, "start a run with mpirun, on Slurm or on Kubernetes"},
     {"status", mo_cmd_status, "state of a job 'maestro submit --target slurm' submitted"},
     {"inspect", mo_cmd_inspect, "show what a Maestro HDF5 file holds"},

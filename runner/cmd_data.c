@@ -1,6 +1,8 @@
-/* cmd_data.c - `maestro data synth | import | check`
+/* cmd_data.c - `maestro data synth | events | import | check`
  *
- * synth and import write one file, from rank 0 only, whatever the rank count. check reads the
+ * synth, events and import write their files from rank 0 only, whatever the rank count. events
+ * prints a progress line on stderr for big tables (in place on a terminal, else a line every
+ * few seconds), so logs of batch jobs stay short. check reads the
  * dataset sharded over all ranks (each rank its own hyperslab through parallel HDF5) and
  * reduces exact counts, so `mpirun -np 3 maestro data check` proves every row was read once.
  */
@@ -12,7 +14,9 @@
 #include "io/csv.h"
 #include "io/dataset.h"
 #include "io/dataset_scan.h"
+#include "io/events_synth.h"
 #include "io/synth.h"
+#include "io/timestamp.h"
 #include "runner/cli_impl.h"
 
 #include <getopt.h>
@@ -21,11 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char data_help[] =
     "usage: maestro data synth --rows N --features D [--classes K] [--seed S] [--noise X]\n"
     "                          [--task classification|regression] [--class-sep X]\n"
     "                          [--informative K] -o FILE.h5\n"
+    "       maestro data events --events N --entities K [--days D] [--start RFC3339] [--seed S]\n"
+    "                          [--labels M --labels-out FILE] -o FILE.csv|FILE.h5\n"
     "       maestro data import FILE.csv --label COLUMN [--task auto|classification|regression]\n"
     "                          -o FILE.h5\n"
     "       maestro data check FILE.h5 [--json]\n\n"
@@ -166,6 +173,143 @@ static int cmd_synth(int argc, char **argv)
     if (rc)
         return mo_cli_fail(rc, &err);
     return mo_cli_rank0(&argc, &argv, synth_rank0, &a);
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+typedef struct {
+    mo_events_synth_opts_t opts;
+    const char *out, *labels_out;
+    int tty;
+    double t0, last;
+} events_args_t;
+
+static void events_progress(void *ud, int64_t done, int64_t total)
+{
+    events_args_t *a = ud;
+    double now = mo_time_mono();
+    if (total < 1000000 || (done < total && now - a->last < (a->tty ? 0.2 : 5.0)))
+        return;
+    if (!a->tty && done == total)
+        return; /* the summary on stdout says it */
+    a->last = now;
+    fprintf(stderr, "%sdata events: %lld of %lld events (%.0f%%), %.1f s%s", a->tty ? "\r" : "",
+            (long long)done, (long long)total, 100.0 * (double)done / (double)total, now - a->t0,
+            a->tty ? (done == total ? "\n" : "") : "\n");
+    fflush(stderr);
+}
+
+static int events_rank0(void *ud, mo_error_t *err)
+{
+    events_args_t *a = ud;
+    char start[40];
+    a->tty = isatty(STDERR_FILENO);
+    a->t0 = a->last = mo_time_mono();
+    int rc = mo_events_synth_write(a->out, &a->opts, events_progress, a, err);
+    if (rc)
+        return rc;
+    printf("%s: %lld events of %lld entities over %lld days from %s (seed %llu) in %.2f s\n",
+           a->out, (long long)a->opts.events, (long long)a->opts.entities, (long long)a->opts.days,
+           mo_ts_format(a->opts.start_us, start, sizeof start), (unsigned long long)a->opts.seed,
+           mo_time_mono() - a->t0);
+    if (!a->labels_out)
+        return 0;
+    int64_t churned = 0;
+    double t1 = mo_time_mono();
+    if ((rc = mo_events_synth_write_labels(a->labels_out, &a->opts, &churned, err)))
+        return rc;
+    printf("%s: %lld entity rows, %lld churn (%.1f%%), in %.2f s\n", a->labels_out,
+           (long long)a->opts.labels, (long long)churned,
+           100.0 * (double)churned / (double)a->opts.labels, mo_time_mono() - t1);
+    return 0;
+}
+
+/* "-o" and "--labels-out" name a .csv, .h5 or .hdf5 file. */
+static int events_path_ok(const char *opt, const char *path)
+{
+    size_t n = strlen(path);
+    int ok = (n > 4 && !strcmp(path + n - 4, ".csv")) || (n > 3 && !strcmp(path + n - 3, ".h5")) ||
+             (n > 5 && !strcmp(path + n - 5, ".hdf5"));
+    return ok ? 0
+              : mo_cli_usage("data events", "%s must name a .csv or .h5 file, got \"%s\"", opt,
+                             path);
+}
+
+static int cmd_events(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"events", required_argument, NULL, 'n'},
+                                             {"entities", required_argument, NULL, 'k'},
+                                             {"days", required_argument, NULL, 'D'},
+                                             {"start", required_argument, NULL, 'S'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"labels", required_argument, NULL, 'l'},
+                                             {"labels-out", required_argument, NULL, 'L'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    static const char *const cmd = "data events";
+    events_args_t a;
+    memset(&a, 0, sizeof a);
+    a.opts.days = 30;
+    a.opts.seed = 42;
+    a.opts.start_us = INT64_C(1793491200000000); /* 2026-11-01T00:00:00Z */
+    int c, rc = 0;
+    int64_t v;
+    mo_error_t err = {0};
+    optind = 0;
+    opterr = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":n:k:D:S:s:l:L:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            rc = parse_i64_opt(cmd, "--events", optarg, 1, &a.opts.events);
+            break;
+        case 'k':
+            rc = parse_i64_opt(cmd, "--entities", optarg, 1, &a.opts.entities);
+            break;
+        case 'D':
+            rc = parse_i64_opt(cmd, "--days", optarg, 1, &a.opts.days);
+            break;
+        case 'S':
+            if (mo_ts_parse(optarg, strlen(optarg), MO_TS_RFC3339, &a.opts.start_us, &err))
+                rc = mo_cli_usage(cmd, "--start: %s", err.msg);
+            break;
+        case 's':
+            rc = parse_i64_opt(cmd, "--seed", optarg, 0, &v);
+            a.opts.seed = (uint64_t)v;
+            break;
+        case 'l':
+            rc = parse_i64_opt(cmd, "--labels", optarg, 1, &a.opts.labels);
+            break;
+        case 'L':
+            if (!(rc = events_path_ok("--labels-out", optarg)))
+                a.labels_out = optarg;
+            break;
+        case 'o':
+            if (!(rc = events_path_ok("-o", optarg)))
+                a.out = optarg;
+            break;
+        case 'h':
+            fputs(data_help, stdout);
+            return 0;
+        case ':':
+            return mo_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return mo_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc)
+        return rc;
+    if (optind < argc)
+        return mo_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!a.opts.events || !a.opts.entities || !a.out)
+        return mo_cli_usage(cmd, "--events, --entities and -o are required");
+    if (!a.opts.labels != !a.labels_out)
+        return mo_cli_usage(cmd, "--labels and --labels-out go together");
+    if (a.labels_out && !strcmp(a.labels_out, a.out))
+        return mo_cli_usage(cmd, "--labels-out and -o name the same file");
+    if ((rc = mo_events_synth_check(&a.opts, &err)))
+        return mo_cli_usage(cmd, "%s", err.msg);
+    return mo_cli_rank0(&argc, &argv, events_rank0, &a);
 }
 
 /* ---- import ------------------------------------------------------------------------------- */
@@ -351,9 +495,11 @@ int mo_cmd_data(int argc, char **argv)
     }
     if (!strcmp(argv[1], "synth"))
         return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "events"))
+        return cmd_events(argc - 1, argv + 1);
     if (!strcmp(argv[1], "import"))
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
-    return mo_cli_usage("data", "unknown subcommand '%s' (synth, import, check)", argv[1]);
+    return mo_cli_usage("data", "unknown subcommand '%s' (synth, events, import, check)", argv[1]);
 }

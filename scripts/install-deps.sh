@@ -39,6 +39,8 @@ bench_packages=(
   python3-torch python3-h5py python3-numpy
   # Optuna 3.1, the TPE and random-search peer of bench/sweep_samplers.sh
   python3-optuna
+  # pandas 1.5, the feature materialisation and point-in-time peer of bench/features.sh
+  python3-pandas
 )
 
 # Install those of the packages "$@" that dpkg does not report installed; `who` prefixes the
