@@ -413,7 +413,8 @@ int mo_fs_writer_open(mo_fs_writer_t **out, const char *path, const char *tmp, M
                           .dset = H5I_INVALID_HID,
                           .dspace = H5I_INVALID_HID,
                           .dcpl = H5I_INVALID_HID};
-    w->compress = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
+    w->compress = !(n_views > 0 && views && views[0].no_compression) &&
+                  H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
                   H5Zget_filter_info(H5Z_FILTER_DEFLATE, &cfg) >= 0 &&
                   (cfg & H5Z_FILTER_CONFIG_ENCODE_ENABLED);
     fapl = H5Pcreate(H5P_FILE_ACCESS);

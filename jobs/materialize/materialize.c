@@ -263,7 +263,8 @@ static int write_stores(mat_run_t *m, mo_error_t *err)
                                   .hash = m->rows[v].hash,
                                   .event_ts = m->rows[v].ts,
                                   .created_ts = m->rows[v].created,
-                                  .values = (const double *const *)m->rows[v].cols};
+                                  .values = (const double *const *)m->rows[v].cols,
+                                  .no_compression = s->no_compression};
         for (size_t f = 0; f < sv->n_features; f++, k++)
             feats[k] = (mo_fs_feature_t){sv->features[f].name, mo_agg_names[sv->features[f].agg],
                                          sv->features[f].column, sv->features[f].window_us};

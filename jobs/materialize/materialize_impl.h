@@ -39,6 +39,7 @@ typedef struct {
     int64_t start_us, end_us;
     int incremental;
     const char *offline_path;
+    int no_compression;    /* offline.compression: none */
     const char *redis_url; /* NULL: the HDF5 online table only */
     const char *project;
     mo_entity_type_t entity_type;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 static const char *const entity_types[] = {"string", "int64", NULL};
+static const char *const compression_names[] = {"deflate", "none", NULL};
 
 static int read_source(mat_spec_t *s, mo_cfg_node_t *root, mo_error_t *err)
 {
@@ -179,6 +180,10 @@ static int read_stores(mat_spec_t *s, mo_cfg_node_t *root, mo_error_t *err)
         rc = mo_cfg_get_map(root, "offline", MO_CFG_REQUIRED, &off, err);
     if (!rc)
         rc = mo_cfg_get_string(off, "path", MO_CFG_REQUIRED, &s->offline_path, err);
+    int comp = 0;
+    if (!rc)
+        rc = mo_cfg_get_enum(off, "compression", 0, compression_names, &comp, err);
+    s->no_compression = comp == 1;
     if (!rc)
         rc = mo_cfg_get_map(root, "online", 0, &on, err);
     if (!rc)

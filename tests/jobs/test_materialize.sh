@@ -71,6 +71,22 @@ for np in 2 3; do
   expect_exit 0
 done
 
+case_ "offline.compression: none stores the same rows, uncompressed"
+spec mc.yml storec.h5
+sed -i 's/offline: {path: storec.h5}/offline: {path: storec.h5, compression: none}/' mc.yml
+mpi 2 run mc.yml --output runs/mc
+expect_exit 0
+maestro features export storec.h5 --view activity -o expc.csv
+run cmp exp1.csv expc.csv
+expect_exit 0
+run "$PY" -c "
+import h5py
+f = h5py.File('storec.h5')
+assert f['views/activity/cnt_1h'].compression is None, f['views/activity/cnt_1h'].compression
+assert h5py.File('store1.h5')['views/activity/cnt_1h'].compression == 'gzip'
+print('ok')"
+expect_exit 0
+
 case_ "the online table holds each entity's latest row"
 maestro features online store2.h5 --view activity --entity c007 --json
 expect_exit 0
