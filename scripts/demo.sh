@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh - the main job end to end on generated data (called by `make demo`):
-# generate a dataset, check it and validate it on 2 ranks, train an MLP on 2 ranks, inspect
-# the dataset and the trained run.
-# Results go under out/demo/.
+# demo.sh - the nightly pipeline end to end on generated data (called by `make demo`):
+# generate events and labels, then one MPI job on 2 ranks runs jobs/pipeline/example.yml:
+# features -> validation -> point-in-time training set -> training -> registration in the
+# embedded model registry when the gates pass. Results go under out/demo/.
 set -euo pipefail
 maestro=${1:-build/maestro}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,31 +15,29 @@ mpirun=(mpirun -np "$np" --oversubscribe)
 
 step() { printf '\n== %s\n' "$*"; }
 # The demo owns this folder: start clean, so a second `make demo` does not meet the first
-# one's checkpoints (a fresh run refuses to mix with another run's).
+# one's journal and checkpoints (a fresh run refuses to mix with another run's).
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/data"
+# Where the example specs read and write (their ${env:...} defaults point at data/ and runs/).
+export MAESTRO_OUT="$out" MAESTRO_EVENTS="$out/data/events.h5" MAESTRO_LABELS="$out/data/labels.csv"
+export MAESTRO_STORE="$out/features/store.h5" MAESTRO_TRAINSET="$out/data/train.h5"
+export MAESTRO_REGISTRY_DIR="$out/registry"
 
-step "1. generate a dataset: 20000 rows x 16 features, 3 classes"
-"$maestro" data synth --rows 20000 --features 16 --classes 3 --class-sep 2 --seed 7 \
-    -o "$out/synth.h5"
+step "1. generate 200,000 events of 5,000 customers over 30 days, and 20,000 labelled rows"
+"$maestro" data events --events 200000 --entities 5000 --labels 20000 \
+    --labels-out "$MAESTRO_LABELS" --seed 7 -o "$MAESTRO_EVENTS"
 
-step "2. read it back on $np ranks: every row once, values and labels checked"
-"${mpirun[@]}" "$maestro" data check "$out/synth.h5"
+step "2. the nightly pipeline on $np ranks (jobs/pipeline/example.yml)"
+"${mpirun[@]}" "$maestro" run jobs/pipeline/example.yml --cluster /dev/null
 
-step "3. run the validation job (jobs/validate/example.yml) on $np ranks"
-"${mpirun[@]}" "$maestro" run jobs/validate/example.yml --set "data.path=$out/synth.h5" \
-    --output "$out/validate"
-
-step "4. train an MLP on $np ranks (jobs/train/example.yml, 3 epochs)"
-"${mpirun[@]}" "$maestro" run jobs/train/example.yml --set "data.path=$out/synth.h5" \
-    --set training.epochs=3 --set 'gates={val_accuracy: ">= 0.80"}' --output "$out/train"
-
-step "5. inspect the dataset and the run"
-"$maestro" inspect "$out/synth.h5"
-"$maestro" inspect "$out/train/run.h5"
+step "3. what it made"
+"$maestro" inspect "$MAESTRO_STORE"
+"$maestro" inspect "$out/churn-mlp/run.h5"
+"$maestro" registry show churn-mlp@production
 
 step "done"
-echo "dataset:           $out/synth.h5   (maestro inspect $out/synth.h5 --json)"
-echo "validation report: $out/validate/report.json"
-echo "trained run:       $out/train/run.h5   (maestro inspect $out/train/run.h5 --json)"
-echo "checkpoints:       $out/train/checkpoints/"
+echo "feature store:     $MAESTRO_STORE   (maestro features export ... --view customer_activity)"
+echo "training set:      $MAESTRO_TRAINSET"
+echo "trained run:       $out/churn-mlp/run.h5"
+echo "registered model:  churn-mlp@production in $MAESTRO_REGISTRY_DIR"
+echo "pipeline journal:  $out/nightly/pipeline.json"

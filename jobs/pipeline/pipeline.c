@@ -303,6 +303,15 @@ static void summary(const pipe_run_t *p)
         mo_log_info("pipeline", "  %-16s %-11s %7.1f s  %s", p->s->steps[i].name,
                     pipe_state_names[p->r[i].state], p->r[i].seconds, p->r[i].output);
     }
+    /* The last job step's validation metrics: what a nightly run is judged by. */
+    mo_buf_t b = {0};
+    for (int k = 0; k < p->ctx->n_final; k++)
+        if (mo_str_startswith(p->ctx->final_names[k], "val_"))
+            mo_buf_printf(&b, "%s%s %.4g", b.len ? ", " : "", p->ctx->final_names[k],
+                          p->ctx->final_values[k]);
+    if (b.len)
+        mo_log_info("pipeline", "  metrics: %s", b.data);
+    mo_buf_free(&b);
 }
 
 static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
