@@ -32,6 +32,12 @@ static void sync_parent(const char *path)
 
 int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err)
 {
+    return mo_io_write_atomic_ex(path, data, len, 1, err);
+}
+
+int mo_io_write_atomic_ex(const char *path, const void *data, size_t len, int durable,
+                          mo_error_t *err)
+{
     if (!path || !*path || (!data && len))
         return mo_errorf(err, MO_EINVAL, "mo_io_write_atomic: bad arguments");
     char tmp[4096];
@@ -52,7 +58,7 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
         }
         done += (size_t)n;
     }
-    if (!rc && fsync(fd) != 0)
+    if (!rc && durable && fsync(fd) != 0)
         rc = mo_errorf(err, MO_EIO, "cannot flush %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && !rc)
         rc = mo_errorf(err, MO_EIO, "cannot close %s: %s", tmp, strerror(errno));
@@ -60,7 +66,7 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
         rc = mo_errorf(err, MO_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc)
         unlink(tmp);
-    else
+    else if (durable)
         sync_parent(path);
     return rc;
 }

@@ -11,6 +11,11 @@
 #include <stddef.h>
 
 int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_t *err);
+/* The same; durable 0 skips both fsyncs: the replacement is still atomic for every reader and
+ * across a crash of the process (the page cache keeps it), not across a power cut. For files
+ * rewritten many times a second (a sweep's journal), which sync every so often instead. */
+int mo_io_write_atomic_ex(const char *path, const void *data, size_t len, int durable,
+                          mo_error_t *err);
 
 /* Create folder `path` and its parents (mode 0755), like mkdir -p; an existing folder is
  * fine, an existing non-folder is MO_EIO. */

@@ -107,6 +107,8 @@ int mo_sj_set_status(mo_sweep_journal_t *j, const char *status, mo_error_t *err)
 /* Write the journal to `path` atomically (see above): MO_EIO when it cannot be written, and
  * then `path` is as it was and no temporary file is left. */
 int mo_sj_write(const mo_sweep_journal_t *j, const char *path, mo_error_t *err);
+/* The same; durable 0 skips the fsyncs (io/atomic.h mo_io_write_atomic_ex). */
+int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, mo_error_t *err);
 /* Read a journal written by mo_sj_write. MO_ENOTFOUND when absent, MO_EFORMAT (naming the
  * file and object) when it is not a sweep journal or is damaged. *j is initialised here. */
 int mo_sj_read(mo_sweep_journal_t *j, const char *path, mo_error_t *err);

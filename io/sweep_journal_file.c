@@ -290,6 +290,11 @@ static size_t image_length(const image_t *im)
 
 int mo_sj_write(const mo_sweep_journal_t *j, const char *path, mo_error_t *err)
 {
+    return mo_sj_write_ex(j, path, 1, err);
+}
+
+int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, mo_error_t *err)
+{
     int rc = 0;
     hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID, file = H5I_INVALID_HID;
     char *scratch = NULL;
@@ -343,7 +348,7 @@ int mo_sj_write(const mo_sweep_journal_t *j, const char *path, mo_error_t *err)
     if (!len)
         rc = mo_errorf(err, MO_EIO, "%s: cannot finish the HDF5 image in memory", path);
     else
-        rc = mo_io_write_atomic(path, im.mem, len, err);
+        rc = mo_io_write_atomic_ex(path, im.mem, len, durable, err);
 out:
     if (file >= 0)
         H5Fclose(file);
