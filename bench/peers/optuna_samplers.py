@@ -3,14 +3,21 @@
 
 Peer of bench/sweep_samplers.c: same objectives, same box, same trial counts, one JSON line per
 seed. Samplers run with their defaults (TPESampler(seed=s), RandomSampler(seed=s)); the study is
-in memory and optimised with n_jobs=1, so the timing is Optuna's own controller cost per trial.
+optimised with n_jobs=1, so the timing is Optuna's own controller cost per trial. The study is
+in memory unless --journal FILE is given: then it lives in Optuna's JournalStorage over a
+JournalFileStorage (an append-only log, what Optuna offers for a file on a shared disk), the
+peer of a Maestro sweep that journals every event to sweep.h5 (bench/sweep.sh). Each seed gets
+FILE.<seed>, removed first; the line then also says the log's size in bytes. Each line has
+the loop's wall seconds and its CPU seconds (process time).
 
-usage: optuna_samplers.py SAMPLER OBJECTIVE TRIALS SEEDS [FIRST_SEED]
+usage: optuna_samplers.py [--journal FILE] SAMPLER OBJECTIVE TRIALS SEEDS [FIRST_SEED]
 """
 import json
 import math
+import os
 import sys
 import time
+import warnings
 
 import optuna
 
@@ -34,22 +41,40 @@ def hartmann6(trial):
                                          for j in range(6))) for i in range(4))
 
 
+def journal_storage(path):
+    # JournalStorage is marked experimental in 3.1; its warning would only clutter the log.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if os.path.exists(path):
+        os.remove(path)
+    return optuna.storages.JournalStorage(optuna.storages.JournalFileStorage(path))
+
+
 def main():
-    sampler_name, objective = sys.argv[1], sys.argv[2]
-    trials, seeds = int(sys.argv[3]), int(sys.argv[4])
-    first = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    args = sys.argv[1:]
+    journal = None
+    if args and args[0] == "--journal":
+        journal, args = args[1], args[2:]
+    sampler_name, objective = args[0], args[1]
+    trials, seeds = int(args[2]), int(args[3])
+    first = int(args[4]) if len(args) > 4 else 0
     fn = {"branin": branin, "hartmann6": hartmann6}[objective]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for seed in range(first, first + seeds):
-        t0 = time.perf_counter()
+        path = f"{journal}.{seed}" if journal else None
+        t0, c0 = time.perf_counter(), time.process_time()
         sampler = (optuna.samplers.TPESampler(seed=seed) if sampler_name == "tpe"
                    else optuna.samplers.RandomSampler(seed=seed))
-        study = optuna.create_study(sampler=sampler)
+        storage = journal_storage(path) if path else None
+        study = optuna.create_study(sampler=sampler, storage=storage)
         study.optimize(fn, n_trials=trials)
-        dt = time.perf_counter() - t0
-        print(json.dumps({"impl": "optuna", "sampler": sampler_name, "objective": objective,
-                          "seed": seed, "trials": trials, "best": study.best_value,
-                          "seconds": dt}), flush=True)
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        # CPU seconds beside wall seconds: on a shared machine the CPU figure is the steadier one
+        rec = {"impl": "optuna", "sampler": sampler_name, "objective": objective,
+               "seed": seed, "trials": trials, "best": study.best_value, "seconds": dt,
+               "cpu_seconds": cpu, "storage": "journal" if path else "memory"}
+        if path:
+            rec["journal_bytes"] = os.path.getsize(path)
+        print(json.dumps(rec), flush=True)
 
 
 if __name__ == "__main__":
