@@ -1,6 +1,6 @@
-/* test_table.c - the column reader (io/table.c, io/table_csv.c): CSV types and cells with line:column, HDF5 tables,
- * datasets read raw, row blocks, bad arguments (feature views: tests/jobs/test_validate_checks.sh,
- * which makes a store with kind: materialize) */
+/* test_table.c - the column reader (io/table.c, io/table_csv.c): CSV types and cells with
+ * line:column, HDF5 tables, datasets read raw, row blocks, bad arguments (feature views:
+ * tests/jobs/test_validate_checks.sh, which makes a store with kind: materialize) */
 #include "io/table.h"
 
 #include "io/synth.h"
