@@ -43,7 +43,8 @@ static const char run_help[] =
     "  --set key.path=value  override one spec value (YAML value: 0.1, true, [64, 64]);\n"
     "                        repeatable, applied in order, checked like the file\n"
     "  --resume              continue from the newest checkpoint in the output folder\n"
-    "  --output DIR          output folder (default: the spec's output:, else runs/NAME)\n\n"
+    "  --output DIR          output folder (default: the spec's output:, else runs/NAME);\n"
+    "                        for kind: dataset, the training-set file to write\n\n"
     "The whole spec is checked before anything is written: bad input exits 2 with\n"
     "file:line:col and leaves no output behind. See docs/spec.md.\n";
 
