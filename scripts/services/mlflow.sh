@@ -13,21 +13,8 @@
 # "service comes back" case). Starting takes ~2-3 s once the venv exists.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cmd=${1:-}
-dir=${2:-}
-want_port=${3:-}
-if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start DIR [PORT] | stop DIR" >&2
-  exit 2
-fi
-
-# 0 while $1 runs. A server that exited stays a zombie until whoever adopted it (setsid, this
-# script is gone) reaps it: a zombie is not running.
-alive() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$state" && "$state" != Z ]]
-}
+# shellcheck source=scripts/services/common.sh
+. "$(dirname "$0")/common.sh" "$@"
 
 stop() {
   [[ -f "$dir/PID" ]] || return 0

@@ -12,33 +12,10 @@
 # it at once. PORT lets a test bring a server back on the port its client was configured with
 # (the "service comes back" case).
 set -euo pipefail
-cmd=${1:-}
-dir=${2:-}
-want_port=${3:-}
-if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start DIR [PORT] | stop DIR" >&2
-  exit 2
-fi
+# shellcheck source=scripts/services/common.sh
+. "$(dirname "$0")/common.sh" "$@"
 
-# 0 while $1 runs. A server that exited stays a zombie until whoever adopted it (setsid, the
-# script is gone) reaps it, which can take a while in a container: a zombie is not running.
-alive() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$state" && "$state" != Z ]]
-}
-
-stop() {
-  [[ -f "$dir/PID" ]] || return 0
-  local pid; pid=$(cat "$dir/PID")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    alive "$pid" || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$dir/PID"
-}
+stop() { stop_pidfile; }
 
 # 0 when the server on port $1 answers PING (a password set by a test makes it answer NOAUTH,
 # which still says it is up).
