@@ -96,12 +96,54 @@ typedef struct mo_kern_backend {
     /* ---- reductions and elementwise ---- */
     double (*sumsq)(const float *x, int64_t n);  /* sum of squares (grad clipping) */
     void (*scale)(float *x, int64_t n, float a); /* x *= a */
+
+    /* ---- devices and streams: NULL on the CPU backend, whose ops are done on return ----
+     * A device backend queues its ops in order on one compute stream; results a host reads
+     * (losses, sumsq, download) wait for what was queued before them. Errors inside a queued
+     * op are sticky: check() reports the first one without waiting. */
+    /* Pick this process's device from its node-local rank (modulo the devices visible) and
+     * describe it in desc ("cuda:0 NVIDIA H200"). Before any alloc. */
+    int (*bind)(int local_rank, char *desc, size_t desc_len, mo_error_t *err);
+    int (*check)(mo_error_t *err);
+    void (*set_tf32)(int allowed); /* TF32 tensor cores for the matrix products (opt-in) */
+    void *(*host_alloc)(size_t bytes); /* page-locked host memory for async copies */
+    void (*host_free)(void *p);
+    /* Double-buffered batches, slots 0 and 1: prefetch copies host -> device on a copy
+     * stream once compute has released the slot; use_slot makes the compute stream wait for
+     * that copy; release_slot marks compute done with the slot (after its backward);
+     * host_wait blocks the host until the slot's copy has read its source, which may then be
+     * refilled. */
+    void (*prefetch)(void *dst, const void *src, size_t bytes, int slot);
+    void (*use_slot)(int slot);
+    void (*release_slot)(int slot);
+    void (*host_wait)(int slot);
+    /* Deferred losses: with defer_loss(1) the loss functions queue their sum and return 0;
+     * loss_result() waits for the work queued so far and returns the last queued sum. So
+     * the host can queue backward and prepare the next batch before it waits. */
+    void (*defer_loss)(int on);
+    double (*loss_result)(void);
+    /* Device -> page-locked host copy, queued; done once loss_result() or sync() returns. */
+    void (*download_async)(void *dst, const void *src, size_t bytes);
 } mo_kern_backend_t;
 
 /* The CPU backend (OpenBLAS + plain C); always built. */
 const mo_kern_backend_t *mo_kern_cpu(void);
 
-/* The backend named "cpu" or "cuda"; MO_ENOTBUILT with a message for one not in this build. */
+/* The CUDA backend (kernels/cuda/: cuBLAS + CUDA kernels); NULL in a build without CUDA. */
+const mo_kern_backend_t *mo_kern_cuda(void);
+
+/* The backend named "cpu", "cuda" or "auto" (CUDA when this build has it and a GPU is
+ * visible, else the CPU). "cuda" fails with MO_ENOTBUILT ("built without CUDA") or
+ * MO_EINVAL ("no CUDA device visible"): both bad input for a spec (exit 2). */
 int mo_kern_backend_get(const mo_kern_backend_t **out, const char *name, mo_error_t *err);
+
+/* CUDA devices this process sees: their count, one line per device into buf ("0: NVIDIA
+ * H200, 139.8 GiB, sm_90"), or a negative count with why there are none (built without
+ * CUDA: -1; no device or no driver: 0 and the reason). buf may be NULL. */
+int mo_kern_cuda_devices(char *buf, size_t len);
+
+/* The CUDA compute stream (a cudaStream_t) that queued ops run on, for comm/'s NCCL
+ * allreduce; NULL without CUDA or before bind. */
+void *mo_kern_cuda_stream(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "comm/info.h"
 #include "core/build_info.h"
 #include "io/hdf5_info.h"
+#include "kernels/backend.h"
 #include "kernels/cpu/blas_info.h"
 #include "runner/cli_impl.h"
 #include "runner/kinds.h"
@@ -14,9 +15,21 @@
 static const char *cuda_status(void)
 {
     if (MAESTRO_HAVE_CUDA_BACKEND)
-        return "built";
-    return MAESTRO_HAVE_CUDA_TOOLKIT ? "not built yet (toolkit found at build time)"
+        return "built (cuBLAS, NCCL)";
+    return MAESTRO_HAVE_CUDA_TOOLKIT ? "not built (nvcc found, cuBLAS or NCCL missing)"
                                      : "not built (no CUDA toolkit at build time)";
+}
+
+/* The devices this process sees, one per line, or why there are none. */
+static int cuda_devices(char *buf, size_t len)
+{
+    int n = mo_kern_cuda_devices(buf, len);
+    if (n == 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%.200s", buf);
+        snprintf(buf, len, "no CUDA device visible (%s)", why);
+    }
+    return n;
 }
 
 static int print_json(const char *mpi, int smaj, int smin, const char *h5, int par,
@@ -32,9 +45,19 @@ static int print_json(const char *mpi, int smaj, int smin, const char *h5, int p
     json_object_set_new(o, "mpi", json_pack("{s:s,s:s}", "library", mpi, "standard", std));
     json_object_set_new(o, "hdf5", json_pack("{s:s,s:b}", "version", h5, "parallel", par));
     json_object_set_new(o, "blas", json_string(blas));
+    char devs[2048];
+    int ndev = cuda_devices(devs, sizeof devs);
+    json_t *dl = json_array();
+    for (char *line = ndev > 0 ? devs : NULL, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        json_array_append_new(dl, json_string(line));
+    }
     json_object_set_new(o, "cuda",
-                        json_pack("{s:b,s:b,s:s}", "toolkit", MAESTRO_HAVE_CUDA_TOOLKIT, "backend",
-                                  MAESTRO_HAVE_CUDA_BACKEND, "status", cuda_status()));
+                        json_pack("{s:b,s:b,s:s,s:o,s:s}", "toolkit", MAESTRO_HAVE_CUDA_TOOLKIT,
+                                  "backend", MAESTRO_HAVE_CUDA_BACKEND, "status", cuda_status(),
+                                  "devices", dl, "devices_note", ndev > 0 ? "" : devs));
     json_object_set_new(o, "libslurm", json_boolean(MAESTRO_HAVE_LIBSLURM));
     size_t n;
     const mo_kind_entry_t *all = mo_kinds(&n);
@@ -60,8 +83,8 @@ int mo_cmd_version(int argc, char **argv)
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: maestro version [--json]\n\n"
                    "Prints the Maestro version and the stack it was built with: MPI library,\n"
-                   "HDF5 (and whether it is parallel), BLAS, CUDA, libslurm, and which job\n"
-                   "kinds are built. --json prints one JSON object instead.\n");
+                   "HDF5 (and whether it is parallel), BLAS, CUDA (and the GPUs this process\n"
+                   "sees), libslurm, and which job kinds are built. --json prints one JSON object instead.\n");
             return 0;
         } else {
             return mo_cli_usage("version", "unexpected argument '%s'", argv[i]);
@@ -81,6 +104,16 @@ int mo_cmd_version(int argc, char **argv)
     printf("  HDF5      %s, %s\n", h5, par ? "parallel (MPI-IO)" : "serial");
     printf("  BLAS      %s\n", blas);
     printf("  CUDA      %s\n", cuda_status());
+    if (MAESTRO_HAVE_CUDA_BACKEND) {
+        char devs[2048];
+        int ndev = cuda_devices(devs, sizeof devs);
+        for (char *line = devs, *next; line; line = next) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            printf("  %s%s\n", ndev > 0 ? "GPU " : "          ", line);
+        }
+    }
     printf("  libslurm  %s\n", MAESTRO_HAVE_LIBSLURM ? "found at build time"
                                                      : "not found at build time (sbatch is used)");
     size_t n;

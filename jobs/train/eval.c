@@ -128,8 +128,14 @@ int eval_validation(const model_t *m, model_work_t *w, const float *params, cons
     float *byv = mo_mallocarray((size_t)block, sizeof *byv);
     int32_t *pred = mo_mallocarray((size_t)block, sizeof *pred);
     float *score = mo_mallocarray((size_t)block, sizeof *score);
+    float *hout = mo_mallocarray((size_t)(block * m->n_out), sizeof *hout);
+    /* A device backend reads the block from its own memory: one upload per block. */
+    const mo_kern_backend_t *be = w->be;
+    int dev = be->bind != NULL;
+    float *dx = dev ? be->alloc((size_t)(block * d->n_features) * sizeof *dx) : NULL;
+    void *dy = dev ? be->alloc((size_t)block * 4) : NULL;
     int rc = 0;
-    if (!bx || !byc || !byv || !pred || !score)
+    if (!bx || !byc || !byv || !pred || !score || !hout || (dev && (!dx || !dy)))
         rc = mo_errorf(err, MO_ENOMEM, "out of memory for validation");
     eval_acc_reset(e);
     for (int64_t r = 0; !rc && r < count; r += block) {
@@ -143,13 +149,28 @@ int eval_validation(const model_t *m, model_work_t *w, const float *params, cons
             else
                 byv[i] = yv[row];
         }
-        model_forward(m, w, params, bx, k);
-        double loss = model_loss(m, w, yc ? byc : NULL, yc ? NULL : byv, k, 0.0f);
+        const float *xin = bx;
+        const void *yin = yc ? (const void *)byc : (const void *)byv;
+        if (dev) {
+            be->upload(dx, bx, (size_t)(k * d->n_features) * sizeof *bx);
+            be->upload(dy, yin, (size_t)k * 4);
+            xin = dx;
+            yin = dy;
+        }
+        model_forward(m, w, params, xin, k);
+        double loss = model_loss(m, w, yc ? yin : NULL, yc ? NULL : yin, k, 0.0f);
+        const float *out = model_outputs(m, w, k, hout);
         if (yc)
-            model_predict(m, w, k, pred, score);
-        rc = eval_acc_add(e, pred, score, yc ? byc : NULL, w->act[m->n_layers - 1], byv, k, loss,
-                          err);
+            model_predict(m, out, k, pred, score);
+        rc = dev && be->check ? be->check(err) : 0;
+        if (!rc)
+            rc = eval_acc_add(e, pred, score, yc ? byc : NULL, out, byv, k, loss, err);
     }
+    if (dx)
+        be->free(dx);
+    if (dy)
+        be->free(dy);
+    free(hout);
     free(bx);
     free(byc);
     free(byv);

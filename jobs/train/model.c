@@ -137,8 +137,9 @@ double model_loss(const model_t *m, model_work_t *w, const int32_t *yc, const fl
     return NAN;
 }
 
-void model_backward(const model_t *m, model_work_t *w, const float *params, const float *X,
-                    int64_t rows, float *grads)
+int model_backward(const model_t *m, model_work_t *w, const float *params, const float *X,
+                   int64_t rows, float *grads, model_grad_ready_fn ready, void *ud,
+                   mo_error_t *err)
 {
     /* delta[cur] holds dA of layer l (for the last layer: dlogits from model_loss). */
     int cur = 0;
@@ -151,27 +152,48 @@ void model_backward(const model_t *m, model_work_t *w, const float *params, cons
         w->be->gemm(1, 0, m->in[l], m->out[l], rows, 1.0f, A_prev, m->in[l], dZ, m->out[l], 0.0f,
                     grads + m->w_off[l], m->out[l]);
         w->be->bias_grad(grads + m->b_off[l], dZ, rows, m->out[l]);
+        /* W_l then b_l: one block, ready before dA_{l-1} is even computed. */
+        int rc = ready ? ready(ud, m->w_off[l], m->b_off[l] + (size_t)m->out[l] - m->w_off[l],
+                               err)
+                       : 0;
+        if (rc)
+            return rc;
         if (l > 0)
             w->be->gemm(0, 1, rows, m->in[l], m->out[l], 1.0f, dZ, m->out[l], params + m->w_off[l],
                         m->out[l], 0.0f, w->delta[1 - cur], m->in[l]);
         cur = 1 - cur;
     }
+    return 0;
 }
 
-void model_predict(const model_t *m, const model_work_t *w, int64_t rows, int32_t *pred,
+const float *model_output_buffer(const model_t *m, const model_work_t *w)
+{
+    return m->loss == LOSS_MSE ? w->act[m->n_layers - 1] : w->probs;
+}
+
+const float *model_outputs(const model_t *m, const model_work_t *w, int64_t rows, float *host)
+{
+    const float *out = model_output_buffer(m, w);
+    if (!w->be->bind) /* host memory already */
+        return out;
+    w->be->download(host, out, (size_t)(rows * m->n_out) * sizeof *host);
+    return host;
+}
+
+void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred,
                    float *score)
 {
     if (m->loss == LOSS_LOGISTIC) {
         for (int64_t r = 0; r < rows; r++) {
-            pred[r] = w->probs[r] > 0.5f;
+            pred[r] = probs[r] > 0.5f;
             if (score)
-                score[r] = w->probs[r];
+                score[r] = probs[r];
         }
         return;
     }
     int64_t k = m->n_out;
     for (int64_t r = 0; r < rows; r++) {
-        const float *p = w->probs + r * k;
+        const float *p = probs + r * k;
         int32_t best = 0;
         for (int64_t c = 1; c < k; c++)
             if (p[c] > p[best])

@@ -20,7 +20,8 @@ static const char *const act_names[] = {"relu", "tanh", "sigmoid", NULL};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const sched_names[] = {"constant", "step", "cosine", NULL};
 static const char *const mode_names[] = {"min", "max", NULL};
-static const char *const device_names[] = {"cpu", "cuda", NULL};
+static const char *const device_names[] = {"cpu", "cuda", "auto", NULL};
+static const char *const precision_names[] = {"fp32", "tf32", NULL};
 
 static int read_data(train_spec_t *s, mo_cfg_node_t *spec, mo_error_t *err)
 {
@@ -306,6 +307,15 @@ int train_spec_parse(train_spec_t **out, mo_cfg_node_t *spec, mo_error_t *err)
     mo_error_t why = {0};
     if (!rc && (rc = mo_kern_backend_get(&be, s->device, &why)))
         rc = mo_cfg_errorf(err, rc, mo_cfg_child(spec, "device"), "%s", why.msg);
+    if (!rc)
+        s->device = be->name; /* auto resolved: every rank of a node sees the same devices */
+    int precision = 0;
+    if (!rc)
+        rc = mo_cfg_get_enum(spec, "precision", 0, precision_names, &precision, err);
+    s->tf32 = precision == 1;
+    if (!rc && s->tf32 && device == 0) /* auto on a CPU-only machine keeps fp32, exact */
+        rc = mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(spec, "precision"),
+                           "precision tf32 needs device: cuda (the CPU computes in fp32)");
     if (!rc)
         rc = read_data(s, spec, err);
     if (!rc)

@@ -112,11 +112,12 @@ static int build_ckpt(mo_ckpt_t *c, trainer_t *t, mo_error_t *err)
 {
     const model_t *m = &t->model;
     int64_t np = (int64_t)m->n_params;
-    int rc = mo_ckpt_put_f32(c, "params", t->params, np, err);
-    if (!rc && t->opt_m)
-        rc = mo_ckpt_put_f32(c, "opt_m", t->opt_m, np, err);
-    if (!rc && t->opt_v)
-        rc = mo_ckpt_put_f32(c, "opt_v", t->opt_v, np, err);
+    /* The host views: the device's values after device_pull. */
+    int rc = mo_ckpt_put_f32(c, "params", t->params_host, np, err);
+    if (!rc && t->m_host)
+        rc = mo_ckpt_put_f32(c, "opt_m", t->m_host, np, err);
+    if (!rc && t->v_host)
+        rc = mo_ckpt_put_f32(c, "opt_v", t->v_host, np, err);
     if (!rc)
         rc = mo_ckpt_put_int(c, "step", t->step, err);
     if (!rc)
@@ -164,7 +165,9 @@ int state_save(trainer_t *t, mo_error_t *err)
         rc = put_rank_metrics(rank0 ? c : NULL, t, err); /* collective */
     if (!rc && rank0) {
         dir = ckpt_dir(t);
-        rc = dir ? build_ckpt(c, t, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
+        rc = dir ? device_pull(t, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
+        if (!rc)
+            rc = build_ckpt(c, t, err);
         if (!rc)
             rc = mo_io_mkdir_p(dir, err);
         if (!rc)
@@ -293,11 +296,14 @@ int state_resume(trainer_t *t, mo_error_t *err)
                        "now says %s",
                        fp, t->fingerprint);
     if (!rc)
-        rc = get_array(t->params, c, "params", m->n_params, path, err);
-    if (!rc && t->opt_m)
-        rc = get_array(t->opt_m, c, "opt_m", m->n_params, path, err);
-    if (!rc && t->opt_v)
-        rc = get_array(t->opt_v, c, "opt_v", m->n_params, path, err);
+        rc = get_array(t->params_host, c, "params", m->n_params, path, err);
+    if (!rc && t->m_host)
+        rc = get_array(t->m_host, c, "opt_m", m->n_params, path, err);
+    if (!rc && t->v_host)
+        rc = get_array(t->v_host, c, "opt_v", m->n_params, path, err);
+    /* Whichever backend wrote the checkpoint: the arrays are the same on either. */
+    if (!rc)
+        rc = device_push(t, err);
     if (!rc)
         rc = mo_ckpt_get_int(c, "step", &t->step, err);
     if (!rc)
@@ -346,13 +352,16 @@ int state_write_run(trainer_t *t, const char *status, mo_error_t *err)
     static const char *const model_names[] = {"mlp", "logreg", "softmax", "linreg"};
     static const char *const act_names[] = {"none", "relu", "tanh", "sigmoid"};
     const model_t *m = &t->model;
+    int rc = device_pull(t, err);
+    if (rc)
+        return rc;
     mo_run_layer_t layers[TRAIN_MAX_LAYERS + 1];
     for (int l = 0; l < m->n_layers; l++) {
         layers[l].W_name = NULL;
         layers[l].in = m->in[l];
         layers[l].out = m->out[l];
-        layers[l].W = t->params + m->w_off[l];
-        layers[l].b = t->params + m->b_off[l];
+        layers[l].W = t->params_host + m->w_off[l];
+        layers[l].b = t->params_host + m->b_off[l];
     }
     mo_run_model_t model = {model_names[t->spec->model],
                             task_name(t->spec->task),
@@ -379,6 +388,8 @@ int state_write_run(trainer_t *t, const char *status, mo_error_t *err)
         {"end_time", end},
         {"steps", steps},
         {"device", t->spec->device},
+        {"device_name", t->device_desc},
+        {"gradient_allreduce", t->allreduce_desc},
         {"dataset_path", t->spec->data_path},
         {"dataset_sha256", t->data.sha256},
         {"validation_path", t->spec->val_path ? t->spec->val_path : ""},
@@ -403,7 +414,7 @@ int state_write_run(trainer_t *t, const char *status, mo_error_t *err)
     mo_buf_t b = {0};
     mo_buf_printf(&b, "%s/run.h5", t->output_dir);
     path = mo_buf_steal(&b);
-    int rc = path ? mo_run_file_write(path, &rec, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
+    rc = path ? mo_run_file_write(path, &rec, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
     if (!rc)
         mo_log_info("train", "wrote %s (status %s)", path, status);
     free(path);

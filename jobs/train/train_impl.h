@@ -28,7 +28,8 @@ typedef enum { SCHED_CONSTANT = 0, SCHED_STEP, SCHED_COSINE } sched_kind_t;
 typedef enum { LOSS_SOFTMAX = 0, LOSS_LOGISTIC, LOSS_MSE } loss_kind_t;
 
 typedef struct {
-    const char *device;
+    const char *device; /* "cpu" or "cuda" ("auto" resolved when the spec is read) */
+    int tf32;           /* precision: tf32 (CUDA matrix products on TF32 tensor cores) */
     const char *data_path, *val_path; /* val_path may be NULL */
     double val_split;
 
@@ -105,12 +106,23 @@ void model_forward(const model_t *m, model_work_t *w, const float *params, const
  * scale multiplies the gradient. yc/yv per task. */
 double model_loss(const model_t *m, model_work_t *w, const int32_t *yc, const float *yv,
                   int64_t rows, float scale);
-/* Backward from the loss gradient; writes every parameter's gradient into grads (flat). */
-void model_backward(const model_t *m, model_work_t *w, const float *params, const float *X,
-                    int64_t rows, float *grads);
+/* Called by model_backward as soon as a layer's gradients (W and b, one contiguous block
+ * grads[off, off + n)) are queued, last layer first: a device run starts their allreduce. */
+typedef int (*model_grad_ready_fn)(void *ud, size_t off, size_t n, mo_error_t *err);
+/* Backward from the loss gradient; writes every parameter's gradient into grads (flat).
+ * ready may be NULL. */
+int model_backward(const model_t *m, model_work_t *w, const float *params, const float *X,
+                   int64_t rows, float *grads, model_grad_ready_fn ready, void *ud,
+                   mo_error_t *err);
+/* The outputs of the last forward as host memory: probabilities (classification) or the
+ * predictions (regression), [rows, n_out]. A device backend copies them into host (room for
+ * rows * n_out floats); the CPU backend returns its own buffer. */
+const float *model_outputs(const model_t *m, const model_work_t *w, int64_t rows, float *host);
+/* Where those outputs are in the backend's memory. */
+const float *model_output_buffer(const model_t *m, const model_work_t *w);
 /* Predicted class per row (argmax of probs, or prob > 0.5 for logistic) and, for binary
- * tasks, the positive-class score. score may be NULL. */
-void model_predict(const model_t *m, const model_work_t *w, int64_t rows, int32_t *pred,
+ * tasks, the positive-class score. score may be NULL. probs from model_outputs. */
+void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred,
                    float *score);
 
 /* ---- data.c ---- */
@@ -172,7 +184,22 @@ typedef struct {
     const char *output_dir;
     mo_plugins_t *plugins; /* run events (may be NULL) */
 
-    float *params, *grads, *opt_m, *opt_v; /* grads has n_params + 2 slots (loss, stop) */
+    /* In the backend's memory. On the CPU grads has n_params + 2 slots (loss, stop ride in
+     * the one allreduce); on a device n_params (loss and stop go by MPI beside NCCL). */
+    float *params, *grads, *opt_m, *opt_v;
+    /* Host views for checkpoints and run.h5: the same pointers on the CPU, mirrors filled by
+     * device_pull on a device. */
+    float *params_host, *m_host, *v_host;
+    int dev; /* the backend has its own memory (CUDA) */
+    struct {
+        void *host[2], *dev[2]; /* [labels (4 bytes a row) | rows], page-locked on the host */
+        int64_t key[2];         /* epoch * steps_per_epoch + epoch_step staged, or -1 */
+        size_t label_bytes;
+    } stage;
+    float *out_host; /* model outputs copied back for metrics */
+    struct mo_devcomm *dc;
+    char device_desc[160], allreduce_desc[192];
+    float last_loss; /* mean loss of the last step's global batch */
     int64_t step, epoch, epoch_step;       /* steps done in all, epoch index, steps in epoch */
     int64_t steps_per_epoch, total_steps;
     double best;
@@ -197,6 +224,20 @@ typedef struct {
     /* What a checkpoint must match to be resumed: model, optimiser, batch, seed, data shape. */
     char fingerprint[512];
 } trainer_t;
+
+/* ---- device.c: the path of a backend with its own memory ---- */
+/* Bind the device, allocate parameters, gradients, moments, batch slots and the allreduce. */
+int device_setup(trainer_t *t, int64_t per_rank, mo_error_t *err);
+void device_free(trainer_t *t);
+/* This rank's forward and backward for the step at epoch position pos; starts the gradient
+ * allreduce layer by layer. */
+int device_step(trainer_t *t, int64_t pos, int64_t batch, double *loss_sum, mo_error_t *err);
+/* Sum ls (loss, stop flag) over ranks by MPI and finish the gradient allreduce. */
+int device_reduce(trainer_t *t, float ls[2], mo_error_t *err);
+/* Parameters and moments: device -> host views (before a checkpoint or run.h5), and back
+ * (after a resume). No-ops on the CPU. */
+int device_pull(trainer_t *t, mo_error_t *err);
+int device_push(trainer_t *t, mo_error_t *err);
 
 /* ---- state.c ---- */
 /* Save a checkpoint of `t` (collective: gathers rank-local metric state to rank 0). */

@@ -105,10 +105,14 @@ static void trainer_free(trainer_t *t)
     eval_acc_free(&t->train_acc);
     eval_acc_free(&t->val_acc);
     mo_history_free(&t->history);
-    free(t->params);
-    free(t->grads);
-    free(t->opt_m);
-    free(t->opt_v);
+    if (t->dev) {
+        device_free(t);
+    } else {
+        free(t->params);
+        free(t->grads);
+        free(t->opt_m);
+        free(t->opt_v);
+    }
     free(t->order);
     free(t->bx);
     free(t->byv);
@@ -162,6 +166,9 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
         rc = model_build(&t->model, s, err);
     if (rc)
         return rc;
+    t->dev = t->be->bind != NULL;
+    snprintf(t->device_desc, sizeof t->device_desc, "cpu");
+    snprintf(t->allreduce_desc, sizeof t->allreduce_desc, "MPI on host buffers");
     /* One BLAS thread per rank unless the user says otherwise: ranks are the parallelism, and
      * a pool per rank on shared cores only fights. */
     if (!getenv("OPENBLAS_NUM_THREADS"))
@@ -171,21 +178,28 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
         return rc;
     int64_t per_rank = (s->batch + size - 1) / size;
     size_t np = t->model.n_params;
-    t->params = mo_calloc(np, sizeof *t->params);
-    t->grads = mo_calloc(np + 2, sizeof *t->grads);
-    if (s->opt != OPT_SGD || s->momentum > 0)
-        t->opt_m = mo_calloc(np, sizeof *t->opt_m);
-    if (s->opt != OPT_SGD)
-        t->opt_v = mo_calloc(np, sizeof *t->opt_v);
+    if (t->dev) {
+        rc = device_setup(t, per_rank, err);
+    } else {
+        t->params = mo_calloc(np, sizeof *t->params);
+        t->grads = mo_calloc(np + 2, sizeof *t->grads);
+        if (s->opt != OPT_SGD || s->momentum > 0)
+            t->opt_m = mo_calloc(np, sizeof *t->opt_m);
+        if (s->opt != OPT_SGD)
+            t->opt_v = mo_calloc(np, sizeof *t->opt_v);
+        t->params_host = t->params;
+        t->m_host = t->opt_m;
+        t->v_host = t->opt_v;
+    }
     t->order = mo_calloc((size_t)t->data.n_train, sizeof *t->order);
     t->bx = mo_calloc((size_t)(per_rank * t->data.n_features), sizeof *t->bx);
     t->byc = mo_calloc((size_t)per_rank, sizeof *t->byc);
     t->byv = mo_calloc((size_t)per_rank, sizeof *t->byv);
     t->pred = mo_calloc((size_t)per_rank, sizeof *t->pred);
     t->score = mo_calloc((size_t)per_rank, sizeof *t->score);
-    if (!t->params || !t->grads || (s->momentum > 0 && !t->opt_m) ||
-        (s->opt != OPT_SGD && (!t->opt_m || !t->opt_v)) || !t->order || !t->bx || !t->byc ||
-        !t->byv || !t->pred || !t->score)
+    if (!rc && (!t->params || !t->grads || (s->momentum > 0 && !t->opt_m) ||
+                (s->opt != OPT_SGD && (!t->opt_m || !t->opt_v)) || !t->order || !t->bx ||
+                !t->byc || !t->byv || !t->pred || !t->score))
         rc = mo_errorf(err, MO_ENOMEM, "out of memory for a model of %zu parameters", np);
     int64_t wrows = per_rank > 4096 ? per_rank : 4096;
     if (!rc)
@@ -200,7 +214,9 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
         rc = gather_hosts(t, err);
     if (rc)
         return rc;
-    model_init(&t->model, t->params, s->seed);
+    model_init(&t->model, t->params_host, s->seed);
+    if ((rc = mo_comm_agree(t->comm, device_push(t, err), err)))
+        return rc;
     static const char *const opt_names[] = {"sgd", "adam", "adamw"};
     mo_buf_t fp = {0};
     mo_buf_printf(&fp,
@@ -224,6 +240,8 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
 /* Forward and backward over this rank's slice of the batch at epoch position `pos`. */
 static int local_step(trainer_t *t, int64_t pos, int64_t batch, double *loss_sum, mo_error_t *err)
 {
+    if (t->dev)
+        return device_step(t, pos, batch, loss_sum, err);
     const train_data_t *d = &t->data;
     int64_t begin, rows;
     mo_ds_shard_range(batch, mo_comm_rank(t->comm), mo_comm_size(t->comm), &begin, &rows);
@@ -240,12 +258,13 @@ static int local_step(trainer_t *t, int64_t pos, int64_t batch, double *loss_sum
     model_forward(m, &t->work, t->params, t->bx, rows);
     *loss_sum = model_loss(m, &t->work, d->yc ? t->byc : NULL, d->yc ? NULL : t->byv, rows,
                            1.0f / (float)batch);
+    const float *out = model_outputs(m, &t->work, rows, NULL);
     if (d->yc)
-        model_predict(m, &t->work, rows, t->pred, t->score);
-    int rc = eval_acc_add(&t->train_acc, t->pred, t->score, d->yc ? t->byc : NULL,
-                          t->work.act[m->n_layers - 1], t->byv, rows, *loss_sum, err);
-    model_backward(m, &t->work, t->params, t->bx, rows, t->grads);
-    return rc;
+        model_predict(m, out, rows, t->pred, t->score);
+    int rc = eval_acc_add(&t->train_acc, t->pred, t->score, d->yc ? t->byc : NULL, out, t->byv,
+                          rows, *loss_sum, err);
+    int brc = model_backward(m, &t->work, t->params, t->bx, rows, t->grads, NULL, NULL, err);
+    return rc ? rc : brc;
 }
 
 static void apply_update(trainer_t *t, double lr)
@@ -346,8 +365,7 @@ static void progress(trainer_t *t, int64_t samples, double elapsed, int epoch_en
                       NULL, 0);
     if (mo_comm_rank(t->comm) != 0)
         return;
-    mo_plugins_metric(t->plugins, "train_loss", t->grads[t->model.n_params], t->step, t->epoch,
-                      NULL, 0);
+    mo_plugins_metric(t->plugins, "train_loss", t->last_loss, t->step, t->epoch, NULL, 0);
     mo_plugins_metric(t->plugins, "step", (double)t->step, t->step, t->epoch, NULL, 0);
     mo_plugins_metric(t->plugins, "epoch", (double)(t->epoch + 1), t->step, t->epoch, NULL, 0);
     double eta = rate > 0 ? (double)(t->total_steps - t->step) * (double)t->spec->batch / rate : 0;
@@ -363,7 +381,7 @@ static void progress(trainer_t *t, int64_t samples, double elapsed, int epoch_en
                 "epoch %lld/%lld step %lld/%lld loss %.4f%s %.0f samples/s allreduce %.1f%% "
                 "ETA %.0fs",
                 (long long)t->epoch + 1, (long long)t->spec->epochs, (long long)t->step,
-                (long long)t->total_steps, t->grads[t->model.n_params], extra, rate, share, eta);
+                (long long)t->total_steps, t->last_loss, extra, rate, share, eta);
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
@@ -389,14 +407,21 @@ static int train_loop(trainer_t *t, mo_error_t *err)
         rc = mo_comm_agree(t->comm, local_step(t, pos, batch, &loss_sum, err), err);
         if (rc)
             return rc;
-        t->grads[np] = (float)loss_sum;
-        t->grads[np + 1] = stop_requested ? 1.0f : 0.0f;
+        float ls[2] = {(float)loss_sum, stop_requested ? 1.0f : 0.0f};
         double t1 = mo_time_mono();
-        rc = mo_comm_allreduce_fused(t->comm, t->grads, np + 2, s->fusion_bytes, err);
+        if (t->dev) {
+            rc = device_reduce(t, ls, err);
+        } else {
+            t->grads[np] = ls[0];
+            t->grads[np + 1] = ls[1];
+            rc = mo_comm_allreduce_fused(t->comm, t->grads, np + 2, s->fusion_bytes, err);
+            ls[0] = t->grads[np];
+            ls[1] = t->grads[np + 1];
+        }
         if (rc)
             return rc;
         t->t_allreduce += mo_time_mono() - t1;
-        float loss = t->grads[np] / (float)batch;
+        float loss = ls[0] / (float)batch;
         if (!isfinite(loss))
             return mo_errorf(err, MO_ERUNTIME,
                              "loss is %s at step %lld (epoch %lld): training diverged; lower "
@@ -404,7 +429,7 @@ static int train_loop(trainer_t *t, mo_error_t *err)
                              isnan(loss) ? "NaN" : "Inf", (long long)t->step + 1,
                              (long long)t->epoch + 1);
         apply_update(t, lr_at(s, t->step, t->total_steps));
-        t->grads[np] = loss;
+        t->last_loss = loss;
         t->step++;
         t->epoch_step++;
         epoch_samples += batch;
@@ -442,7 +467,7 @@ static int train_loop(trainer_t *t, mo_error_t *err)
             if (t->epoch < s->epochs)
                 train_data_epoch_order(&t->data, s->seed, t->epoch, t->order);
         }
-        int stop = t->grads[np + 1] > 0;
+        int stop = ls[1] > 0;
         if ((s->ckpt_every > 0 && t->step % s->ckpt_every == 0) || stop)
             if ((rc = state_save(t, err)))
                 return rc;
@@ -501,9 +526,11 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
     if (mo_comm_rank(ctx->comm) == 0)
         mo_log_info("train",
                     "%s: %lld training rows, %lld validation rows, %zu parameters, %lld steps "
-                    "of %lld rows on %d ranks",
+                    "of %lld rows on %d ranks; device %s%s; gradient allreduce %s",
                     s->name, (long long)t.data.n_train, (long long)t.data.n_val, t.model.n_params,
-                    (long long)t.total_steps, (long long)s->batch, mo_comm_size(ctx->comm));
+                    (long long)t.total_steps, (long long)s->batch, mo_comm_size(ctx->comm),
+                    t.device_desc, s->tf32 && t.dev ? " (TF32 matrix products)" : "",
+                    t.allreduce_desc);
     rc = train_loop(&t, err);
     /* A final evaluation when the last one was not at the last step (or when nothing was
      * evaluated in this process, e.g. a resume from a checkpoint at the last step). */
@@ -550,7 +577,7 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
 
 const mo_job_kind_t mo_job_train = {
     .name = "train",
-    .summary = "data-parallel training on CPU ranks",
+    .summary = "data-parallel training (CPU ranks, or one GPU per rank)",
     .parse = parse,
     .run = run,
     .destroy = destroy,

@@ -220,9 +220,4 @@ maestro validate t.yml --set 'model={type: softmax, activation: tanh}'
 expect_exit 2
 expect_stderr "model.activation applies to type mlp only"
 
-case_ "device: cuda is not built yet"
-maestro validate t.yml --set device=cuda
-expect_exit 2
-expect_stderr "not built"
-
 finish
