@@ -124,6 +124,12 @@ typedef struct mo_kern_backend {
     double (*loss_result)(void);
     /* Device -> page-locked host copy, queued; done once loss_result() or sync() returns. */
     void (*download_async)(void *dst, const void *src, size_t bytes);
+    /* dst[i, :] = src[idx[i], :] for i < rows, rows of row_words 32-bit words; all three in
+     * device memory (idx int64). Queued on the compute stream. */
+    void (*gather_rows)(void *dst, const void *src, const int64_t *idx, int64_t rows,
+                        int64_t row_words);
+    /* Free and total device memory in bytes. */
+    int (*mem_info)(size_t *free_bytes, size_t *total_bytes, mo_error_t *err);
 } mo_kern_backend_t;
 
 /* The CPU backend (OpenBLAS + plain C); always built. */

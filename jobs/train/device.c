@@ -4,8 +4,11 @@
  * the parameters and moments for checkpoints and run.h5 only (device_pull / device_push), so a
  * checkpoint is the same file whichever backend wrote it and resumes on either.
  *
- * Batches: this rank's rows of a step are gathered on the host into one of two page-locked
- * slots, laid out [labels | rows], and copied to the device on the backend's copy stream.
+ * Batches: with the device cache (data.device_cache, by default when the training rows take
+ * at most half the free device memory) every row is uploaded once at start; a step sends only
+ * its row ids and gathers its rows on the device. Otherwise this rank's rows of a step are
+ * gathered on the host into one of two page-locked slots, laid out [labels | rows | ids], and
+ * copied to the device on the backend's copy stream.
  * While step s computes, the host gathers step s + 1 into the other slot and queues its copy
  * (double buffering); a slot is refilled only after the backward that read it. The first step
  * of an epoch is staged when it is reached, since the epoch's order is drawn at its start.
@@ -19,8 +22,11 @@
 #include "core/log.h"
 #include "jobs/train/train_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int cache_setup(trainer_t *t, mo_error_t *err);
 
 /* Node-local rank for the device choice: Slurm's own when srun started us. */
 static int local_rank(const trainer_t *t)
@@ -55,7 +61,10 @@ int device_setup(trainer_t *t, int64_t per_rank, mo_error_t *err)
         t->v_host = mo_calloc(np, sizeof(float));
     }
     t->stage.label_bytes = (size_t)per_rank * 4;
-    size_t slot = t->stage.label_bytes + (size_t)(per_rank * t->data.n_features) * sizeof(float);
+    t->stage.ids_offset =
+        t->stage.label_bytes + (size_t)(per_rank * t->data.n_features) * sizeof(float);
+    t->stage.ids_offset = (t->stage.ids_offset + 7) / 8 * 8;
+    size_t slot = t->stage.ids_offset + (size_t)per_rank * sizeof(int64_t);
     for (int i = 0; i < 2; i++) {
         t->stage.host[i] = be->host_alloc(slot);
         t->stage.dev[i] = be->alloc(slot);
@@ -70,8 +79,11 @@ int device_setup(trainer_t *t, int64_t per_rank, mo_error_t *err)
                   : mo_errorf(err, MO_ENOMEM,
                               "out of device or host memory for a model of %zu parameters", np);
     }
-    return mo_devcomm_create(&t->dc, t->comm, be, np, t->allreduce_desc,
-                             sizeof t->allreduce_desc, err);
+    rc = cache_setup(t, err);
+    if (!rc)
+        rc = mo_devcomm_create(&t->dc, t->comm, be, np, t->allreduce_desc,
+                               sizeof t->allreduce_desc, err);
+    return rc;
 }
 
 void device_free(trainer_t *t)
@@ -85,6 +97,12 @@ void device_free(trainer_t *t)
             be->free(*dev[i]);
         *dev[i] = NULL;
     }
+    if (t->stage.X)
+        be->free(t->stage.X);
+    if (t->stage.y)
+        be->free(t->stage.y);
+    t->stage.X = NULL;
+    t->stage.y = NULL;
     for (int i = 0; i < 2; i++) {
         if (t->stage.host[i])
             be->host_free(t->stage.host[i]);
@@ -100,7 +118,9 @@ void device_free(trainer_t *t)
     t->params_host = t->m_host = t->v_host = t->out_host = NULL;
 }
 
-/* Gather this rank's rows of the step at epoch_step into host slot `slot`; queue the copy. */
+/* Gather this rank's rows of the step at epoch_step into host slot `slot` and queue the copy:
+ * the labels always (the host's metrics read them), then either the rows themselves or, with
+ * the device cache, only their ids. */
 static void stage(trainer_t *t, int64_t epoch_step, int slot)
 {
     const train_data_t *d = &t->data;
@@ -108,21 +128,77 @@ static void stage(trainer_t *t, int64_t epoch_step, int slot)
     int64_t batch = d->n_train - pos < t->spec->batch ? d->n_train - pos : t->spec->batch;
     int64_t begin, rows, nf = d->n_features;
     mo_ds_shard_range(batch, mo_comm_rank(t->comm), mo_comm_size(t->comm), &begin, &rows);
+    const int64_t *order = t->order + pos + begin;
     t->be->host_wait(slot); /* its previous copy has read the slot */
-    char *h = t->stage.host[slot];
+    char *h = t->stage.host[slot], *dv = t->stage.dev[slot];
     int32_t *yc = (int32_t *)h;
     float *yv = (float *)h, *x = (float *)(h + t->stage.label_bytes);
     for (int64_t i = 0; i < rows; i++) {
-        int64_t row = t->order[pos + begin + i];
-        memcpy(x + i * nf, d->X + row * nf, (size_t)nf * sizeof *x);
         if (d->yc)
-            yc[i] = d->yc[row];
+            yc[i] = d->yc[order[i]];
         else
-            yv[i] = d->yv[row];
+            yv[i] = d->yv[order[i]];
     }
-    t->be->prefetch(t->stage.dev[slot], h,
-                    t->stage.label_bytes + (size_t)(rows * nf) * sizeof(float), slot);
+    if (t->stage.X) {
+        size_t off = t->stage.ids_offset;
+        memcpy(h + off, order, (size_t)rows * sizeof *order);
+        t->be->prefetch(dv + off, h + off, (size_t)rows * sizeof *order, slot);
+    } else {
+        for (int64_t i = 0; i < rows; i++)
+            memcpy(x + i * nf, d->X + order[i] * nf, (size_t)nf * sizeof *x);
+        t->be->prefetch(dv, h, t->stage.label_bytes + (size_t)(rows * nf) * sizeof(float), slot);
+    }
     t->stage.key[slot] = t->epoch * t->steps_per_epoch + epoch_step;
+}
+
+/* The device cache (data.device_cache): on, off, or auto = when the rows take at most half of
+ * the device memory still free once the model is there. Collective: every rank caches or none
+ * does, so they all take the same path. */
+static int cache_setup(trainer_t *t, mo_error_t *err)
+{
+    const train_data_t *d = &t->data;
+    const mo_kern_backend_t *be = t->be;
+    int64_t n = d->n_train + (d->val_from_file ? 0 : d->n_val); /* rows of X */
+    size_t xb = (size_t)(n * d->n_features) * sizeof(float), yb = (size_t)n * 4;
+    size_t free_b = 0, total_b = 0;
+    int want = t->spec->device_cache, rc = be->mem_info(&free_b, &total_b, err);
+    if (!rc && want < 0)
+        want = xb + yb <= free_b / 2;
+    if (!rc && want) {
+        t->stage.X = be->alloc(xb);
+        t->stage.y = be->alloc(yb);
+        if (!t->stage.X || !t->stage.y)
+            rc = be->check(err) ? be->check(err)
+                                : mo_errorf(err, MO_ENOMEM,
+                                            "data.device_cache: %.1f GiB of rows do not fit in "
+                                            "the device's %.1f GiB free (set device_cache: off)",
+                                            (double)(xb + yb) / 1073741824.0,
+                                            (double)free_b / 1073741824.0);
+    }
+    /* The upload goes in pieces of at most 256 MiB: one pageable copy of gigabytes would hold
+     * a second copy of the rows in the driver's staging. */
+    const size_t piece = (size_t)256 << 20;
+    for (size_t off = 0; !rc && t->stage.X && off < xb; off += piece)
+        be->upload((char *)t->stage.X + off, (const char *)d->X + off,
+                   xb - off < piece ? xb - off : piece);
+    if (!rc && t->stage.y)
+        be->upload(t->stage.y, d->yc ? (const void *)d->yc : (const void *)d->yv, yb);
+    if (!rc)
+        rc = be->check(err);
+    int cached = t->stage.X != NULL && !rc, all = cached;
+    int arc = mo_comm_allreduce(t->comm, &all, 1, MO_DT_INT32, MO_OP_MIN, err);
+    rc = mo_comm_agree(t->comm, rc ? rc : arc, err);
+    if (!rc && cached && !all) { /* some rank could not: none caches */
+        be->free(t->stage.X);
+        be->free(t->stage.y);
+        t->stage.X = NULL;
+        t->stage.y = NULL;
+    }
+    if (!rc)
+        snprintf(t->cache_desc, sizeof t->cache_desc, "%s",
+                 t->stage.X ? "training rows cached in device memory"
+                            : "batches copied from host memory");
+    return rc;
 }
 
 static int grad_ready(void *ud, size_t off, size_t n, mo_error_t *err)
@@ -146,8 +222,13 @@ int device_step(trainer_t *t, int64_t pos, int64_t batch, double *loss_sum, mo_e
      * backward with its allreduces); the host then gathers the next step's rows while the
      * device works, and only then waits for the loss. */
     be->use_slot(slot);
-    const char *dslot = t->stage.dev[slot];
-    const float *X = (const float *)(dslot + t->stage.label_bytes);
+    char *dslot = t->stage.dev[slot];
+    float *X = (float *)(dslot + t->stage.label_bytes);
+    if (t->stage.X) { /* the rows and labels from the cache, by the ids that came */
+        const int64_t *ids = (const int64_t *)(dslot + t->stage.ids_offset);
+        be->gather_rows(X, t->stage.X, ids, rows, d->n_features);
+        be->gather_rows(dslot, t->stage.y, ids, rows, 1);
+    }
     model_forward(m, &t->work, t->params, X, rows);
     be->defer_loss(1);
     model_loss(m, &t->work, d->yc ? (const int32_t *)dslot : NULL,

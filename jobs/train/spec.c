@@ -37,6 +37,11 @@ static int read_data(train_spec_t *s, mo_cfg_node_t *spec, mo_error_t *err)
     if (!rc && s->val_path && s->val_split > 0 && mo_cfg_child(data, "validation_split"))
         rc = mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(data, "validation_split"),
                            "data: give validation_path or validation_split, not both");
+    static const char *const cache_names[] = {"auto", "on", "off", NULL};
+    int cache = 0;
+    if (!rc)
+        rc = mo_cfg_get_enum(data, "device_cache", 0, cache_names, &cache, err);
+    s->device_cache = cache == 0 ? -1 : cache == 1;
     return rc;
 }
 

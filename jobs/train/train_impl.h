@@ -31,6 +31,7 @@ typedef struct {
     const char *device; /* "cpu" or "cuda" ("auto" resolved when the spec is read) */
     int tf32;           /* precision: tf32 (CUDA matrix products on TF32 tensor cores) */
     const char *data_path, *val_path; /* val_path may be NULL */
+    int device_cache;                 /* training rows in GPU memory: 1 on, 0 off, -1 auto */
     double val_split;
 
     model_type_t model;
@@ -192,13 +193,18 @@ typedef struct {
     float *params_host, *m_host, *v_host;
     int dev; /* the backend has its own memory (CUDA) */
     struct {
-        void *host[2], *dev[2]; /* [labels (4 bytes a row) | rows], page-locked on the host */
-        int64_t key[2];         /* epoch * steps_per_epoch + epoch_step staged, or -1 */
-        size_t label_bytes;
+        /* [labels (4 bytes a row) | rows | row ids (8 bytes a row)], page-locked on the host */
+        void *host[2], *dev[2];
+        int64_t key[2]; /* epoch * steps_per_epoch + epoch_step staged, or -1 */
+        size_t label_bytes, ids_offset;
+        /* The device cache: every row of the training file and its labels in device memory;
+         * a step then sends only its row ids and gathers on the device. NULL: not cached. */
+        float *X;
+        void *y;
     } stage;
     float *out_host; /* model outputs copied back for metrics */
     struct mo_devcomm *dc;
-    char device_desc[160], allreduce_desc[192];
+    char device_desc[160], allreduce_desc[192], cache_desc[64];
     float last_loss; /* mean loss of the last step's global batch */
     int64_t step, epoch, epoch_step;       /* steps done in all, epoch index, steps in epoch */
     int64_t steps_per_epoch, total_steps;

@@ -526,11 +526,11 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
     if (mo_comm_rank(ctx->comm) == 0)
         mo_log_info("train",
                     "%s: %lld training rows, %lld validation rows, %zu parameters, %lld steps "
-                    "of %lld rows on %d ranks; device %s%s; gradient allreduce %s",
+                    "of %lld rows on %d ranks; device %s%s%s%s; gradient allreduce %s",
                     s->name, (long long)t.data.n_train, (long long)t.data.n_val, t.model.n_params,
                     (long long)t.total_steps, (long long)s->batch, mo_comm_size(ctx->comm),
                     t.device_desc, s->tf32 && t.dev ? " (TF32 matrix products)" : "",
-                    t.allreduce_desc);
+                    t.dev ? ", " : "", t.dev ? t.cache_desc : "", t.allreduce_desc);
     rc = train_loop(&t, err);
     /* A final evaluation when the last one was not at the last step (or when nothing was
      * evaluated in this process, e.g. a resume from a checkpoint at the last step). */

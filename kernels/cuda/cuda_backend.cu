@@ -283,6 +283,13 @@ static void cuda_download_async(void *dst, const void *src, size_t bytes)
         MO_CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, mo_cuda.compute));
 }
 
+static int cuda_mem_info(size_t *free_bytes, size_t *total_bytes, mo_error_t *err)
+{
+    if (MO_CK(cudaMemGetInfo(free_bytes, total_bytes)))
+        return report(err);
+    return 0;
+}
+
 static const mo_kern_backend_t cuda_backend = {
     .name = "cuda",
     .supports = cuda_supports,
@@ -314,6 +321,8 @@ static const mo_kern_backend_t cuda_backend = {
     .defer_loss = mo_cuda_defer_loss,
     .loss_result = mo_cuda_loss_result,
     .download_async = cuda_download_async,
+    .gather_rows = mo_cuda_gather_rows,
+    .mem_info = cuda_mem_info,
 };
 
 extern "C" const mo_kern_backend_t *mo_kern_cuda(void)

@@ -55,6 +55,8 @@ void mo_cuda_adam_step(float *w, const float *g, float *m, float *v, int64_t n,
 double mo_cuda_sumsq(const float *x, int64_t n);
 void mo_cuda_defer_loss(int on);
 double mo_cuda_loss_result(void);
+void mo_cuda_gather_rows(void *dst, const void *src, const int64_t *idx, int64_t rows,
+                         int64_t row_words);
 void mo_cuda_scale(float *x, int64_t n, float a);
 
 #endif

@@ -130,11 +130,12 @@ void mo_cuda_scale(float *x, int64_t n, float a)
 
 /* ---- dense layers ------------------------------------------------------------------------ */
 
-template <int ACT>
-__global__ static void k_bias_act(float *Y, const float *b, int64_t n, int64_t cols)
+/* IDX: int for tensors under 2^31 elements (a 32-bit modulo per element, not 64-bit). */
+template <int ACT, typename IDX>
+__global__ static void k_bias_act(float *Y, const float *b, IDX n, IDX cols)
 {
-    GRID_LOOP(i, n)
-    {
+    for (IDX i = (IDX)(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+         i += (IDX)(gridDim.x * blockDim.x)) {
         const float v = Y[i] + b[i % cols];
         if (ACT == MO_ACT_RELU)
             Y[i] = v < 0.0f ? 0.0f : v; /* NaN passes through, as on the CPU */
@@ -147,27 +148,36 @@ __global__ static void k_bias_act(float *Y, const float *b, int64_t n, int64_t c
     }
 }
 
+template <typename IDX>
+static void launch_bias_act(float *Y, const float *b, IDX n, IDX cols, mo_act_t act)
+{
+    const unsigned g = blocks_for(n);
+    cudaStream_t st = mo_cuda.compute;
+    switch (act) {
+    case MO_ACT_RELU:
+        k_bias_act<MO_ACT_RELU, IDX><<<g, THREADS, 0, st>>>(Y, b, n, cols);
+        break;
+    case MO_ACT_TANH:
+        k_bias_act<MO_ACT_TANH, IDX><<<g, THREADS, 0, st>>>(Y, b, n, cols);
+        break;
+    case MO_ACT_SIGMOID:
+        k_bias_act<MO_ACT_SIGMOID, IDX><<<g, THREADS, 0, st>>>(Y, b, n, cols);
+        break;
+    case MO_ACT_NONE:
+    default:
+        k_bias_act<MO_ACT_NONE, IDX><<<g, THREADS, 0, st>>>(Y, b, n, cols);
+    }
+}
+
 void mo_cuda_bias_act_forward(float *Y, const float *b, int64_t rows, int64_t cols, mo_act_t act)
 {
     const int64_t n = rows * cols;
     if (n <= 0)
         return;
-    const unsigned g = blocks_for(n);
-    cudaStream_t st = mo_cuda.compute;
-    switch (act) {
-    case MO_ACT_RELU:
-        k_bias_act<MO_ACT_RELU><<<g, THREADS, 0, st>>>(Y, b, n, cols);
-        break;
-    case MO_ACT_TANH:
-        k_bias_act<MO_ACT_TANH><<<g, THREADS, 0, st>>>(Y, b, n, cols);
-        break;
-    case MO_ACT_SIGMOID:
-        k_bias_act<MO_ACT_SIGMOID><<<g, THREADS, 0, st>>>(Y, b, n, cols);
-        break;
-    case MO_ACT_NONE:
-    default:
-        k_bias_act<MO_ACT_NONE><<<g, THREADS, 0, st>>>(Y, b, n, cols);
-    }
+    if (n < INT32_MAX)
+        launch_bias_act<int>(Y, b, (int)n, (int)cols, act);
+    else
+        launch_bias_act<int64_t>(Y, b, n, cols, act);
     MO_CK(cudaGetLastError());
 }
 
@@ -193,16 +203,23 @@ void mo_cuda_act_backward(float *dY, const float *Y, int64_t n, mo_act_t act)
     MO_CK(cudaGetLastError());
 }
 
-/* db[c] = sum_r dZ[r, c]: a block owns 32 columns; its 8 rows of threads each sum every 8th
- * row in double (coalesced: a warp reads 32 neighbouring columns), then the 8 partials are
- * added in row-lane order. */
-__global__ static void k_bias_grad(float *db, const float *dZ, int64_t rows, int64_t cols)
+/* db[c] = sum_r dZ[r, c] in two deterministic passes. First, block (x, y) sums rows of chunk y
+ * for 32 columns: its 8 rows of threads each take every 8th row in double (coalesced: a warp
+ * reads 32 neighbouring columns) and add their 8 partials in lane order. Then one thread per
+ * column adds the chunks' partials in chunk order. Enough blocks to fill the device for a
+ * [4096, 1024] gradient, the same bits on every run. */
+enum { BG_ROWS_PER_CHUNK = 256, BG_MAX_CHUNKS = 64 };
+
+__global__ static void k_bias_grad_part(double *part, const float *dZ, int64_t rows, int64_t cols,
+                                        int64_t chunk)
 {
     __shared__ double sh[8][33];
     const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    const int64_t r0 = (int64_t)blockIdx.y * chunk;
+    const int64_t r1 = r0 + chunk < rows ? r0 + chunk : rows;
     double acc = 0.0;
     if (c < cols)
-        for (int64_t r = threadIdx.y; r < rows; r += 8)
+        for (int64_t r = r0 + threadIdx.y; r < r1; r += 8)
             acc += (double)dZ[r * cols + c];
     sh[threadIdx.y][threadIdx.x] = acc;
     __syncthreads();
@@ -210,6 +227,17 @@ __global__ static void k_bias_grad(float *db, const float *dZ, int64_t rows, int
         double s = 0.0;
         for (int j = 0; j < 8; j++)
             s += sh[j][threadIdx.x];
+        part[(int64_t)blockIdx.y * cols + c] = s;
+    }
+}
+
+__global__ static void k_bias_grad_final(float *db, const double *part, int64_t cols, int chunks)
+{
+    GRID_LOOP(c, cols)
+    {
+        double s = 0.0;
+        for (int k = 0; k < chunks; k++)
+            s += part[(int64_t)k * cols + c];
         db[c] = (float)s;
     }
 }
@@ -218,8 +246,17 @@ void mo_cuda_bias_grad(float *db, const float *dZ, int64_t rows, int64_t cols)
 {
     if (cols <= 0)
         return;
-    k_bias_grad<<<(unsigned)((cols + 31) / 32), dim3(32, 8), 0, mo_cuda.compute>>>(db, dZ, rows,
-                                                                                   cols);
+    int64_t chunks = (rows + BG_ROWS_PER_CHUNK - 1) / BG_ROWS_PER_CHUNK;
+    chunks = chunks < 1 ? 1 : chunks > (int64_t)BG_MAX_CHUNKS ? (int64_t)BG_MAX_CHUNKS : chunks;
+    const int64_t chunk = (rows + chunks - 1) / chunks;
+    double *part = mo_cuda_scratch((size_t)(chunks * cols));
+    if (!part)
+        return;
+    dim3 grid((unsigned)((cols + 31) / 32), (unsigned)chunks);
+    k_bias_grad_part<<<grid, dim3(32, 8), 0, mo_cuda.compute>>>(part, dZ, rows, cols,
+                                                                chunk < 1 ? 1 : chunk);
+    k_bias_grad_final<<<blocks_for(cols), THREADS, 0, mo_cuda.compute>>>(db, part, cols,
+                                                                       (int)chunks);
     MO_CK(cudaGetLastError());
 }
 
@@ -397,5 +434,31 @@ void mo_cuda_adam_step(float *w, const float *g, float *m, float *v, int64_t n,
     const float decay = h->decoupled ? (float)(1.0 - (double)h->lr * h->weight_decay) : 1.0f;
     k_adam<<<blocks_for(n), THREADS, 0, mo_cuda.compute>>>(w, g, m, v, n, step, c2, l2, decay,
                                                            h->beta1, h->beta2, h->eps);
+    MO_CK(cudaGetLastError());
+}
+
+/* ---- gathering rows (the device cache) ------------------------------------------------ */
+
+/* One block row per output row: its threads copy the row's words, coalesced. */
+__global__ static void k_gather(uint32_t *dst, const uint32_t *src, const int64_t *idx,
+                                int64_t rows, int64_t words)
+{
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const uint32_t *from = src + idx[r] * words;
+        uint32_t *to = dst + r * words;
+        for (int64_t j = threadIdx.x; j < words; j += blockDim.x)
+            to[j] = from[j];
+    }
+}
+
+void mo_cuda_gather_rows(void *dst, const void *src, const int64_t *idx, int64_t rows,
+                         int64_t row_words)
+{
+    if (rows <= 0 || row_words <= 0)
+        return;
+    const unsigned blocks = (unsigned)(rows < 65535 ? rows : 65535);
+    const int threads = row_words >= 256 ? 256 : row_words >= 32 ? 128 : 32;
+    k_gather<<<blocks, threads, 0, mo_cuda.compute>>>((uint32_t *)dst, (const uint32_t *)src, idx,
+                                                      rows, row_words);
     MO_CK(cudaGetLastError());
 }

@@ -3,7 +3,8 @@
 # CUDA backend seen from the CLI. Everywhere: what a build without CUDA, or a CUDA build on a
 # machine without a GPU, answers (exit 2, nothing written) and that `auto` trains on the CPU.
 # Where a GPU is visible: GPU training against the CPU at 1 and 2 ranks (final loss within
-# 1e-3 relative), the allreduce methods, TF32, and checkpoints that move between GPU and CPU.
+# 1e-3 relative), the device cache against host-fed batches, the allreduce methods, TF32, and
+# checkpoints that move between GPU and CPU.
 # The GPU cases print why they skip when no GPU is visible.
 . "$(dirname "$0")/../cli_lib.sh"
 
@@ -50,6 +51,11 @@ maestro validate t.yml --set device=tpu
 expect_exit 2
 expect_stderr "cpu, cuda, auto"
 
+case_ "data.device_cache takes auto, on or off"
+maestro validate t.yml --set data.device_cache=maybe
+expect_exit 2
+expect_stderr "device_cache"
+
 case "$state" in
 nobuild)
   case_ "device: cuda in a build without CUDA"
@@ -93,6 +99,17 @@ for np in 1 2; do
   close "$ac" "$(field runs/cpu$np/run.h5 "d['final_metrics']['val_accuracy']")" 0.02 &&
     ok "val_accuracy $ac" || fail "val_accuracy $ac differs from the CPU's"
 done
+
+case_ "rows cached on the GPU (the default here) and rows copied from the host agree bit for bit"
+mpi 1 run t.yml --set device=cuda --set data.device_cache=on --output runs/cached
+expect_exit 0
+expect_stderr "training rows cached in device memory"
+mpi 1 run t.yml --set device=cuda --set data.device_cache=off --output runs/hostfed
+expect_exit 0
+expect_stderr "batches copied from host memory"
+l1=$(field runs/cached/run.h5 "d['final_metrics']['loss']")
+l2=$(field runs/hostfed/run.h5 "d['final_metrics']['loss']")
+[ "$l1" = "$l2" ] && ok "loss $l1 both ways" || fail "cached $l1 vs host-fed $l2"
 
 case_ "the staged allreduce, forced, gives the same result"
 MAESTRO_ALLREDUCE=staged mpi 2 run t.yml --set device=cuda --output runs/staged
