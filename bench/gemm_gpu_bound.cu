@@ -52,8 +52,8 @@ static void ck_(cudaError_t e, const char *what, const char *file, int line)
 {
     if (e == cudaSuccess)
         return;
-    fprintf(stderr, "gemm_gpu_bound: %s:%d: %s: %s (%s)\n", file, line, what,
-            cudaGetErrorString(e), cudaGetErrorName(e));
+    fprintf(stderr, "gemm_gpu_bound: %s:%d: %s: %s (%s)\n", file, line, what, cudaGetErrorString(e),
+            cudaGetErrorName(e));
     exit(1);
 }
 
@@ -132,8 +132,8 @@ static void add(const char *what, int l, int ta, int tb, int m, int n, int k, in
                 int ldc)
 {
     gemm_t *g = &step[nstep++];
-    snprintf(g->name, sizeof g->name, "%s%d [%dx%d]%sx[%dx%d]%s", what, l, ta ? k : m,
-             ta ? m : k, ta ? "^T" : "", tb ? n : k, tb ? k : n, tb ? "^T" : "");
+    snprintf(g->name, sizeof g->name, "%s%d [%dx%d]%sx[%dx%d]%s", what, l, ta ? k : m, ta ? m : k,
+             ta ? "^T" : "", tb ? n : k, tb ? k : n, tb ? "^T" : "");
     g->ta = ta, g->tb = tb, g->m = m, g->n = n, g->k = k;
     g->lda = lda, g->ldb = ldb, g->ldc = ldc;
 }

@@ -32,8 +32,8 @@ struct mo_devcomm {
     size_t count;
 #ifdef MAESTRO_HAVE_CUDA
     ncclComm_t nccl;
-    cudaStream_t stream;             /* NCCL's */
-    cudaEvent_t produced, reduced;   /* compute -> NCCL, NCCL -> compute */
+    cudaStream_t stream;           /* NCCL's */
+    cudaEvent_t produced, reduced; /* compute -> NCCL, NCCL -> compute */
     int started;
 #endif
 };
@@ -107,8 +107,8 @@ static int nccl_possible(mo_comm_t *c, const mo_kern_backend_t *be, char *why, s
 #endif
 }
 
-int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t *be,
-                      size_t count, char *why, size_t why_len, mo_error_t *err)
+int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t *be, size_t count,
+                      char *why, size_t why_len, mo_error_t *err)
 {
     *out = NULL;
     mo_devcomm_t *d = mo_calloc(1, sizeof *d);
@@ -152,8 +152,7 @@ int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t 
                      no_nccl[0] ? "; not NCCL: " : "", no_nccl);
         else
             snprintf(why, why_len, "staged through host memory (%s%s)",
-                     no_nccl[0] ? no_nccl : "forced",
-                     aware ? "" : "; MPI is not CUDA-aware");
+                     no_nccl[0] ? no_nccl : "forced", aware ? "" : "; MPI is not CUDA-aware");
     }
 #ifdef MAESTRO_HAVE_CUDA
     if (!rc && d->method == M_NCCL)

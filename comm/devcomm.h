@@ -27,8 +27,8 @@ typedef struct mo_devcomm mo_devcomm_t;
 
 /* For a float buffer of `count` elements in `be`'s memory (be already bound to its device).
  * `why` receives one line for the start-up log ("nccl (2 ranks, one GPU each)"). */
-int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t *be,
-                      size_t count, char *why, size_t why_len, mo_error_t *err);
+int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t *be, size_t count,
+                      char *why, size_t why_len, mo_error_t *err);
 const char *mo_devcomm_method(const mo_devcomm_t *d);
 /* Start summing buf[off, off + n) once the compute work queued so far has written it. */
 int mo_devcomm_start(mo_devcomm_t *d, float *buf, size_t off, size_t n, mo_error_t *err);

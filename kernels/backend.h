@@ -105,7 +105,7 @@ typedef struct mo_kern_backend {
      * describe it in desc ("cuda:0 NVIDIA H200"). Before any alloc. */
     int (*bind)(int local_rank, char *desc, size_t desc_len, mo_error_t *err);
     int (*check)(mo_error_t *err);
-    void (*set_tf32)(int allowed); /* TF32 tensor cores for the matrix products (opt-in) */
+    void (*set_tf32)(int allowed);     /* TF32 tensor cores for the matrix products (opt-in) */
     void *(*host_alloc)(size_t bytes); /* page-locked host memory for async copies */
     void (*host_free)(void *p);
     /* Double-buffered batches, slots 0 and 1: prefetch copies host -> device on a copy

@@ -81,8 +81,8 @@ int device_setup(trainer_t *t, int64_t per_rank, mo_error_t *err)
     }
     rc = cache_setup(t, err);
     if (!rc)
-        rc = mo_devcomm_create(&t->dc, t->comm, be, np, t->allreduce_desc,
-                               sizeof t->allreduce_desc, err);
+        rc = mo_devcomm_create(&t->dc, t->comm, be, np, t->allreduce_desc, sizeof t->allreduce_desc,
+                               err);
     return rc;
 }
 
@@ -168,12 +168,12 @@ static int cache_setup(trainer_t *t, mo_error_t *err)
         t->stage.X = be->alloc(xb);
         t->stage.y = be->alloc(yb);
         if (!t->stage.X || !t->stage.y)
-            rc = be->check(err) ? be->check(err)
-                                : mo_errorf(err, MO_ENOMEM,
-                                            "data.device_cache: %.1f GiB of rows do not fit in "
-                                            "the device's %.1f GiB free (set device_cache: off)",
-                                            (double)(xb + yb) / 1073741824.0,
-                                            (double)free_b / 1073741824.0);
+            rc = be->check(err)
+                     ? be->check(err)
+                     : mo_errorf(err, MO_ENOMEM,
+                                 "data.device_cache: %.1f GiB of rows do not fit in "
+                                 "the device's %.1f GiB free (set device_cache: off)",
+                                 (double)(xb + yb) / 1073741824.0, (double)free_b / 1073741824.0);
     }
     /* The upload goes in pieces of at most 256 MiB: one pageable copy of gigabytes would hold
      * a second copy of the rows in the driver's staging. */
@@ -248,9 +248,8 @@ int device_step(trainer_t *t, int64_t pos, int64_t batch, double *loss_sum, mo_e
     if (!rc && d->yc)
         model_predict(m, t->out_host, rows, t->pred, t->score);
     if (!rc)
-        rc = eval_acc_add(&t->train_acc, t->pred, t->score,
-                          d->yc ? (const int32_t *)hslot : NULL, t->out_host,
-                          (const float *)hslot, rows, *loss_sum, err);
+        rc = eval_acc_add(&t->train_acc, t->pred, t->score, d->yc ? (const int32_t *)hslot : NULL,
+                          t->out_host, (const float *)hslot, rows, *loss_sum, err);
     return rc;
 }
 

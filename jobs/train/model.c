@@ -138,8 +138,7 @@ double model_loss(const model_t *m, model_work_t *w, const int32_t *yc, const fl
 }
 
 int model_backward(const model_t *m, model_work_t *w, const float *params, const float *X,
-                   int64_t rows, float *grads, model_grad_ready_fn ready, void *ud,
-                   mo_error_t *err)
+                   int64_t rows, float *grads, model_grad_ready_fn ready, void *ud, mo_error_t *err)
 {
     /* delta[cur] holds dA of layer l (for the last layer: dlogits from model_loss). */
     int cur = 0;
@@ -153,9 +152,8 @@ int model_backward(const model_t *m, model_work_t *w, const float *params, const
                     grads + m->w_off[l], m->out[l]);
         w->be->bias_grad(grads + m->b_off[l], dZ, rows, m->out[l]);
         /* W_l then b_l: one block, ready before dA_{l-1} is even computed. */
-        int rc = ready ? ready(ud, m->w_off[l], m->b_off[l] + (size_t)m->out[l] - m->w_off[l],
-                               err)
-                       : 0;
+        int rc =
+            ready ? ready(ud, m->w_off[l], m->b_off[l] + (size_t)m->out[l] - m->w_off[l], err) : 0;
         if (rc)
             return rc;
         if (l > 0)
@@ -180,8 +178,7 @@ const float *model_outputs(const model_t *m, const model_work_t *w, int64_t rows
     return host;
 }
 
-void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred,
-                   float *score)
+void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred, float *score)
 {
     if (m->loss == LOSS_LOGISTIC) {
         for (int64_t r = 0; r < rows; r++) {

@@ -123,8 +123,7 @@ const float *model_outputs(const model_t *m, const model_work_t *w, int64_t rows
 const float *model_output_buffer(const model_t *m, const model_work_t *w);
 /* Predicted class per row (argmax of probs, or prob > 0.5 for logistic) and, for binary
  * tasks, the positive-class score. score may be NULL. probs from model_outputs. */
-void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred,
-                   float *score);
+void model_predict(const model_t *m, const float *probs, int64_t rows, int32_t *pred, float *score);
 
 /* ---- data.c ---- */
 typedef struct {
@@ -205,8 +204,8 @@ typedef struct {
     float *out_host; /* model outputs copied back for metrics */
     struct mo_devcomm *dc;
     char device_desc[160], allreduce_desc[192], cache_desc[64];
-    float last_loss; /* mean loss of the last step's global batch */
-    int64_t step, epoch, epoch_step;       /* steps done in all, epoch index, steps in epoch */
+    float last_loss;                 /* mean loss of the last step's global batch */
+    int64_t step, epoch, epoch_step; /* steps done in all, epoch index, steps in epoch */
     int64_t steps_per_epoch, total_steps;
     double best;
     int64_t bad_evals;

@@ -198,8 +198,8 @@ static int trainer_setup(trainer_t *t, train_spec_t *s, mo_job_ctx_t *ctx, mo_er
     t->pred = mo_calloc((size_t)per_rank, sizeof *t->pred);
     t->score = mo_calloc((size_t)per_rank, sizeof *t->score);
     if (!rc && (!t->params || !t->grads || (s->momentum > 0 && !t->opt_m) ||
-                (s->opt != OPT_SGD && (!t->opt_m || !t->opt_v)) || !t->order || !t->bx ||
-                !t->byc || !t->byv || !t->pred || !t->score))
+                (s->opt != OPT_SGD && (!t->opt_m || !t->opt_v)) || !t->order || !t->bx || !t->byc ||
+                !t->byv || !t->pred || !t->score))
         rc = mo_errorf(err, MO_ENOMEM, "out of memory for a model of %zu parameters", np);
     int64_t wrows = per_rank > 4096 ? per_rank : 4096;
     if (!rc)

@@ -27,8 +27,8 @@ int mo_cuda_ck_(cublasStatus_t s, const char *what, const char *file, int line)
     if (s == CUBLAS_STATUS_SUCCESS)
         return 0;
     if (!mo_cuda.sticky.code)
-        mo_errorf(&mo_cuda.sticky, MO_ECUDA, "cuBLAS error at %s:%d: %.80s: %s", file, line,
-                  what, cublasGetStatusString(s));
+        mo_errorf(&mo_cuda.sticky, MO_ECUDA, "cuBLAS error at %s:%d: %.80s: %s", file, line, what,
+                  cublasGetStatusString(s));
     return MO_ECUDA;
 }
 

@@ -36,7 +36,6 @@ typedef struct {
 
 extern mo_cuda_t mo_cuda;
 
-
 /* Device scratch of at least n doubles (grown on demand); NULL after a failure. */
 double *mo_cuda_scratch(size_t n);
 

@@ -19,8 +19,8 @@ static unsigned blocks_for(int64_t n)
     return (unsigned)(b < 1 ? 1 : b > 65535 * 8 ? 65535 * 8 : b);
 }
 
-#define GRID_LOOP(i, n)                                                                    \
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);              \
+#define GRID_LOOP(i, n)                                                                            \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                      \
          i += (int64_t)gridDim.x * blockDim.x)
 
 __device__ static float sigmoidf_(float v)
@@ -256,7 +256,7 @@ void mo_cuda_bias_grad(float *db, const float *dZ, int64_t rows, int64_t cols)
     k_bias_grad_part<<<grid, dim3(32, 8), 0, mo_cuda.compute>>>(part, dZ, rows, cols,
                                                                 chunk < 1 ? 1 : chunk);
     k_bias_grad_final<<<blocks_for(cols), THREADS, 0, mo_cuda.compute>>>(db, part, cols,
-                                                                       (int)chunks);
+                                                                         (int)chunks);
     MO_CK(cudaGetLastError());
 }
 
@@ -316,8 +316,8 @@ double mo_cuda_softmax_xent(const float *logits, const int32_t *y, int64_t rows,
     if (!rowloss)
         return NAN;
     const int64_t threads = rows * 32;
-    k_softmax_xent<<<(unsigned)((threads + THREADS - 1) / THREADS), THREADS, 0,
-                     mo_cuda.compute>>>(logits, y, rows, k, scale, dlogits, probs, rowloss);
+    k_softmax_xent<<<(unsigned)((threads + THREADS - 1) / THREADS), THREADS, 0, mo_cuda.compute>>>(
+        logits, y, rows, k, scale, dlogits, probs, rowloss);
     if (MO_CK(cudaGetLastError()))
         return NAN;
     return reduce(rowloss, rows, 0, (size_t)rows, mo_cuda.defer);
@@ -348,7 +348,7 @@ double mo_cuda_logistic(const float *z, const int32_t *y, int64_t rows, float sc
     if (!rowloss)
         return NAN;
     k_logistic<<<blocks_for(rows), THREADS, 0, mo_cuda.compute>>>(z, y, rows, scale, dz, prob,
-                                                                   rowloss);
+                                                                  rowloss);
     if (MO_CK(cudaGetLastError()))
         return NAN;
     return reduce(rowloss, rows, 0, (size_t)rows, mo_cuda.defer);
