@@ -20,6 +20,8 @@ static char *secrets[MAX_SECRETS];
 static size_t n_secrets;
 static mo_log_sink_fn sink_fn;
 static void *sink_ud;
+static char *field_keys[MO_LOG_MAX_FIELDS], *field_values[MO_LOG_MAX_FIELDS];
+static size_t n_fields;
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
@@ -125,6 +127,45 @@ char *mo_redact(const char *s)
     return r;
 }
 
+/* Caller holds log_lock. */
+static void clear_fields_locked(void)
+{
+    for (size_t i = 0; i < n_fields; i++) {
+        free(field_keys[i]);
+        free(field_values[i]);
+    }
+    n_fields = 0;
+}
+
+int mo_log_set_fields(const char *const *keys, const char *const *values, size_t n)
+{
+    static const char *const reserved[] = {"ts", "level", "rank", "component", "msg"};
+    if (n > MO_LOG_MAX_FIELDS || (n && (!keys || !values)))
+        return MO_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i] || !*keys[i] || !values[i] || !*values[i])
+            return MO_EINVAL;
+        for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
+            if (!strcmp(keys[i], reserved[k]))
+                return MO_EINVAL;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&log_lock);
+    clear_fields_locked();
+    for (size_t i = 0; i < n; i++) {
+        field_keys[i] = mo_strdup(keys[i]);
+        field_values[i] = mo_strdup(values[i]);
+        n_fields = i + 1; /* before the check: a half-copied pair is freed by the clear */
+        if (!field_keys[i] || !field_values[i]) {
+            clear_fields_locked();
+            rc = MO_ENOMEM;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&log_lock);
+    return rc;
+}
+
 void mo_log_set_sink(mo_log_sink_fn fn, void *ud)
 {
     pthread_mutex_lock(&log_lock);
@@ -144,6 +185,11 @@ static void print_json(FILE *f, const mo_log_record_t *rec)
     json_object_set_new(o, "level", json_string(level_names[rec->level]));
     if (rec->rank >= 0)
         json_object_set_new(o, "rank", json_integer(rec->rank));
+    for (size_t i = 0; i < rec->n_fields; i++) {
+        json_t *v = json_string(rec->field_values[i]); /* NULL for invalid UTF-8: left out */
+        if (v)
+            json_object_set_new(o, rec->field_keys[i], v);
+    }
     json_object_set_new(o, "component", json_string(rec->component));
     /* Messages are printf output; invalid UTF-8 would make json_string fail. */
     json_t *m = json_string(rec->msg);
@@ -181,9 +227,20 @@ void mo_log(mo_log_level_t level, const char *component, const char *fmt, ...)
     if (!printable && !sink_fn)
         goto out;
     char *msg = redact_locked(raw);
-    mo_log_record_t rec = {mo_time_unix_ns(), level, log_opts.rank,
+    /* Secrets may be registered after the fields were set: redact them per record too. */
+    char *values[MO_LOG_MAX_FIELDS];
+    size_t nf = 0;
+    for (; nf < n_fields; nf++)
+        if (!(values[nf] = redact_locked(field_values[nf])))
+            break;
+    mo_log_record_t rec = {mo_time_unix_ns(),
+                           level,
+                           log_opts.rank,
                            component ? component : "maestro",
-                           msg ? msg : "(log line dropped: out of memory)"};
+                           msg ? msg : "(log line dropped: out of memory)",
+                           (const char *const *)field_keys,
+                           (const char *const *)values,
+                           nf};
     if (printable) {
         FILE *f = log_opts.stream ? log_opts.stream : stderr;
         if (log_opts.format == MO_LOG_JSON)
@@ -195,6 +252,8 @@ void mo_log(mo_log_level_t level, const char *component, const char *fmt, ...)
     if (sink_fn && level >= log_opts.level)
         sink_fn(&rec, sink_ud);
     free(msg);
+    for (size_t i = 0; i < nf; i++)
+        free(values[i]);
 out:
     pthread_mutex_unlock(&log_lock);
 }

@@ -12,6 +12,7 @@
 #ifndef MO_CORE_LOG_H
 #define MO_CORE_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,6 +25,10 @@ typedef struct {
     int rank;
     const char *component;
     const char *msg; /* already redacted */
+    /* The context fields (mo_log_set_fields), values redacted; n_fields may be 0. */
+    const char *const *field_keys;
+    const char *const *field_values;
+    size_t n_fields;
 } mo_log_record_t;
 
 typedef void (*mo_log_sink_fn)(const mo_log_record_t *rec, void *ud);
@@ -56,6 +61,14 @@ int mo_log_add_secret(const char *value);
 void mo_log_clear_secrets(void);
 /* Copy of `s` with every registered secret replaced by "***"; caller frees. NULL on ENOMEM. */
 char *mo_redact(const char *s);
+
+/* Fields every later record carries, e.g. the Slurm job a run is part of: JSON lines get them
+ * as members after "rank" (human lines do not; the runner says them once at start), sinks in
+ * the record. Keys and values are copied; values are redacted as they are printed. n = 0
+ * clears them. MO_EINVAL for more than MO_LOG_MAX_FIELDS, a NULL or empty key or value, or a
+ * key that a record has anyway (ts, level, rank, component, msg). */
+#define MO_LOG_MAX_FIELDS 8
+int mo_log_set_fields(const char *const *keys, const char *const *values, size_t n);
 
 /* One extra sink (the logs plugin); NULL removes it. */
 void mo_log_set_sink(mo_log_sink_fn fn, void *ud);

@@ -209,6 +209,45 @@ static void process_end(mo_plugins_t *p, const maestro_run_end_t *end)
     }
 }
 
+/* A metric event with the run labels after its own (an own label of the same name wins).
+ * *ev is left as it was when nothing is added; *heap is what to free after the call. */
+static void add_run_labels(const mo_plugins_t *p, maestro_event_t *ev, maestro_kv_t *stack,
+                           size_t stack_cap, maestro_kv_t **heap)
+{
+    *heap = NULL;
+    size_t total = ev->n_labels + p->n_labels;
+    maestro_kv_t *kv = stack;
+    if (total > stack_cap && !(kv = *heap = mo_calloc(total, sizeof *kv)))
+        return; /* out of memory: the event goes out with its own labels */
+    size_t n = 0;
+    for (size_t i = 0; i < ev->n_labels; i++)
+        kv[n++] = ev->labels[i];
+    for (size_t r = 0; r < p->n_labels; r++) {
+        int own = 0;
+        for (size_t i = 0; i < ev->n_labels && !own; i++)
+            own = ev->labels[i].key && !strcmp(ev->labels[i].key, p->labels[r].key);
+        if (!own)
+            kv[n++] = p->labels[r];
+    }
+    ev->labels = kv;
+    ev->n_labels = n;
+}
+
+static void process_event(mo_plugins_t *p, const maestro_event_t *ev)
+{
+    maestro_kv_t stack[32], *heap = NULL;
+    maestro_event_t labelled = *ev;
+    if (ev->kind == MAESTRO_EV_METRIC && p->n_labels)
+        add_run_labels(p, &labelled, stack, sizeof stack / sizeof *stack, &heap);
+    for (size_t i = 0; i < p->n; i++) {
+        const maestro_plugin_t *d = p->pl[i].desc;
+        if (d->event)
+            note(&p->pl[i], "event",
+                 d->event(p->pl[i].state, d->type == MAESTRO_PLUGIN_METRICS ? &labelled : ev));
+    }
+    free(heap);
+}
+
 static void process(mo_plugins_t *p, item_t *it)
 {
     switch (it->kind) {
@@ -218,9 +257,7 @@ static void process(mo_plugins_t *p, item_t *it)
                 note(&p->pl[i], "run_start", p->pl[i].desc->run_start(p->pl[i].state, &it->u.run));
         break;
     case ITEM_EVENT:
-        for (size_t i = 0; i < p->n; i++)
-            if (p->pl[i].desc->event)
-                note(&p->pl[i], "event", p->pl[i].desc->event(p->pl[i].state, &it->u.ev));
+        process_event(p, &it->u.ev);
         break;
     case ITEM_END:
         process_end(p, &it->u.end);
@@ -312,6 +349,17 @@ static void *worker_main(void *arg)
 
 /* ---- open / close ------------------------------------------------------------------------- */
 
+static void free_labels(mo_plugins_t *p)
+{
+    for (size_t k = 0; k < p->n_labels; k++) {
+        free((char *)p->labels[k].key);
+        free((char *)p->labels[k].value);
+    }
+    free(p->labels);
+    p->labels = NULL;
+    p->n_labels = 0;
+}
+
 static void destroy(mo_plugins_t *p)
 {
     for (size_t i = 0; p->pl && i < p->n; i++) {
@@ -336,6 +384,7 @@ static void destroy(mo_plugins_t *p)
     }
     free(p->pl);
     free(p->run_dir);
+    free_labels(p);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->space);
@@ -457,6 +506,35 @@ out:
         return rc;
     }
     *out = p;
+    return 0;
+}
+
+/* Values redacted now: secrets are resolved before any plugin opens. */
+int mo_plugins_set_labels(mo_plugins_t *p, const maestro_kv_t *labels, size_t n, mo_error_t *err)
+{
+    if (!p)
+        return 0;
+    if (n && !labels)
+        return mo_errorf(err, MO_EINVAL, "mo_plugins_set_labels: %zu labels but labels is NULL", n);
+    for (size_t k = 0; k < n; k++)
+        if (!labels[k].key || !*labels[k].key || !labels[k].value)
+            return mo_errorf(err, MO_EINVAL, "mo_plugins_set_labels: label %zu has no %s", k,
+                             labels[k].key && *labels[k].key ? "value" : "name");
+    free_labels(p);
+    if (!n)
+        return 0;
+    p->labels = mo_calloc(n, sizeof *p->labels);
+    if (!p->labels)
+        return mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        p->labels[k].key = mo_strdup(labels[k].key);
+        p->labels[k].value = mo_redact(labels[k].value);
+        p->n_labels = k + 1; /* before the check, so free_labels frees a half-copied pair */
+        if (!p->labels[k].key || !p->labels[k].value) {
+            free_labels(p);
+            return mo_errorf(err, MO_ENOMEM, "out of memory");
+        }
+    }
     return 0;
 }
 

@@ -41,6 +41,14 @@ typedef struct {
 int mo_plugins_open(mo_plugins_t **out, const mo_plugin_request_t *req, size_t n,
                     const mo_plugins_opts_t *opts, mo_error_t *err);
 
+/* Run labels (the Slurm job, ...): from now on every metric event reaches the metrics plugins
+ * (type MAESTRO_PLUGIN_METRICS) with these after its own labels; an event's own label of the
+ * same name wins. Other plugin types get events as emitted (MLflow would fold labels into its
+ * metric keys). Copied, values redacted. Call before the first event (right after open): the
+ * plugins' thread reads them without a lock. `p` may be NULL (0); n = 0 clears. MO_EINVAL for
+ * a label without a name or value. */
+int mo_plugins_set_labels(mo_plugins_t *p, const maestro_kv_t *labels, size_t n, mo_error_t *err);
+
 /* Lifecycle and events. All return quickly (queue); `p` may be NULL (no plugins). Strings are
  * copied. When the queue (4096 events) is full the caller waits at most ~5 ms once, then the
  * oldest queued metric (or the new metric/log) is dropped and counted; artifacts, models,

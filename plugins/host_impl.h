@@ -84,6 +84,8 @@ struct mo_plugins {
     char *run_dir;
     int rank, ranks;
     double end_timeout_s;
+    maestro_kv_t *labels; /* run labels for metrics plugins (redacted copies) */
+    size_t n_labels;
 
     pthread_mutex_t lock;
     pthread_cond_t work;  /* worker: an item arrived or stop */

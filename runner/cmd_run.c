@@ -13,6 +13,7 @@
 #include "runner/run_dir.h"
 #include "runner/run_life.h"
 #include "runner/secrets.h"
+#include "runner/slurm_env.h"
 #include "runner/spec.h"
 
 #include <getopt.h>
@@ -164,6 +165,54 @@ int mo_cmd_validate(int argc, char **argv)
     return mo_cli_rank0(&argc, &argv, validate_rank0, &ud);
 }
 
+/* Every log record of the run names the Slurm job it is part of (JSON lines as fields). */
+static void slurm_log_fields(void)
+{
+    const mo_slurm_env_t *env = mo_slurm_env();
+    const char *keys[MO_SLURM_MAX_LABELS], *values[MO_SLURM_MAX_LABELS];
+    for (size_t i = 0; i < env->n_labels; i++) {
+        keys[i] = env->keys[i];
+        values[i] = env->values[i];
+    }
+    if (env->n_labels)
+        mo_log_set_fields(keys, values, env->n_labels);
+}
+
+/* Said once (human lines carry no fields); a requeued job (SLURM_RESTART_COUNT > 0) resumes
+ * by itself when its output folder holds something to resume from, else starts fresh.
+ * Collective: rank 0 looks, every rank gets the answer. */
+static int slurm_start(mo_comm_t *comm, const mo_spec_t *spec, int *resume, mo_error_t *err)
+{
+    const mo_slurm_env_t *env = mo_slurm_env();
+    if (!env->present)
+        return 0;
+    mo_buf_t b = {0};
+    for (size_t i = 0; i < env->n_labels; i++)
+        mo_buf_printf(&b, "%s%s=%s", i ? " " : "", env->keys[i], env->values[i]);
+    mo_log_info("runner", "under Slurm: %s%s", b.data ? b.data : "",
+                env->restart_count ? " (started again after a requeue)" : "");
+    mo_buf_free(&b);
+    if (*resume || env->restart_count <= 0)
+        return 0;
+    int32_t found = 0;
+    char what[4200] = "";
+    if (mo_comm_rank(comm) == 0)
+        found = mo_slurm_resume_point(spec->kind, spec->output, what, sizeof what);
+    int rc = mo_comm_bcast(comm, &found, 1, MO_DT_INT32, 0, err);
+    if (rc)
+        return rc;
+    *resume = found;
+    if (found)
+        mo_log_info("runner", "SLURM_RESTART_COUNT=%ld: resuming from %s, as with --resume",
+                    env->restart_count, what);
+    else
+        mo_log_info("runner",
+                    "SLURM_RESTART_COUNT=%ld: nothing to resume from in %s; starting "
+                    "fresh",
+                    env->restart_count, spec->output);
+    return 0;
+}
+
 int mo_cmd_run(int argc, char **argv)
 {
     run_args_t a;
@@ -184,6 +233,7 @@ int mo_cmd_run(int argc, char **argv)
     if (rc)
         return mo_cli_fail(rc, &err);
     mo_cli_set_rank(mo_comm_rank(comm));
+    slurm_log_fields();
     rc = mo_comm_agree(comm, load_all(&cluster, &spec, &secrets, &a, &err), &err);
     int created = 0;
     if (!rc) {
@@ -208,6 +258,9 @@ int mo_cmd_run(int argc, char **argv)
         mo_log_info("runner", "run %s (kind %s) on %d rank%s, output %s", spec->name,
                     spec->kind->name, mo_comm_size(comm), mo_comm_size(comm) == 1 ? "" : "s",
                     spec->output);
+        rc = slurm_start(comm, spec, &a.resume, &err);
+    }
+    if (!rc) {
         rc = mo_run_life_begin(&life, comm, spec, cluster, &err);
         began = !rc;
     }

@@ -15,13 +15,14 @@
 #include <string.h>
 
 static const mo_kind_entry_t kinds[] = {
-    {"train", &mo_job_train, "data-parallel training on CPU ranks"},
-    {"sweep", &mo_job_sweep, "hyperparameter sweep whose trials are groups of ranks"},
+    {"train", &mo_job_train, "data-parallel training on CPU ranks", "checkpoints/"},
+    {"sweep", &mo_job_sweep, "hyperparameter sweep whose trials are groups of ranks", "sweep.h5"},
     {"materialize", &mo_job_materialize,
-     "features from event data into the offline and online stores"},
-    {"dataset", &mo_job_dataset, "point-in-time-correct training set from the feature store"},
-    {"validate", &mo_job_validate, "checks on a dataset, table or feature view, with a report"},
-    {"pipeline", &mo_job_pipeline, "steps chained with quality gates"},
+     "features from event data into the offline and online stores", NULL},
+    {"dataset", &mo_job_dataset, "point-in-time-correct training set from the feature store", NULL},
+    {"validate", &mo_job_validate, "checks on a dataset, table or feature view, with a report",
+     NULL},
+    {"pipeline", &mo_job_pipeline, "steps chained with quality gates", "pipeline.json"},
 };
 
 const mo_kind_entry_t *mo_kinds(size_t *count)

@@ -10,6 +10,10 @@ typedef struct {
     const char *name;
     const mo_job_kind_t *kind; /* NULL: designed, not built yet */
     const char *summary;
+    /* What --resume continues from, inside the output folder: a file ("sweep.h5"), or a
+     * folder of checkpoints ("checkpoints/"); NULL when the kind does not resume. A Slurm
+     * requeue resumes by itself when it is there (runner/slurm_env.h). */
+    const char *resume_from;
 } mo_kind_entry_t;
 
 /* All kinds Maestro knows, built or not, in a stable order. */

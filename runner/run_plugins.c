@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/str.h"
+#include "runner/slurm_env.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -269,6 +270,13 @@ int mo_run_plugins_open(mo_plugins_t **out, const mo_run_plugins_t *rp, const mo
     if (!rc) {
         mo_plugins_opts_t opts = {rank, ranks, run_dir, 0};
         rc = mo_plugins_open(out, req, rp->n, &opts, err);
+        /* The Slurm job's labels go on every metric of the run (runner/slurm_env.h). */
+        maestro_kv_t labels[MO_SLURM_MAX_LABELS];
+        size_t nl = mo_slurm_env_labels(mo_slurm_env(), labels, MO_SLURM_MAX_LABELS);
+        if (!rc && nl && (rc = mo_plugins_set_labels(*out, labels, nl, err))) {
+            mo_plugins_close(*out);
+            *out = NULL;
+        }
     }
     for (size_t i = 0; i < rp->n; i++)
         free(merged[i]);

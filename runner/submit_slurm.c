@@ -10,8 +10,10 @@
  * Time limits: `--signal=B:USR1@120` wakes the batch shell 120 s before the limit; it passes
  * USR1 to mpirun, which forwards it to every rank; the ranks checkpoint and exit 143, and the
  * script requeues the job (`scontrol requeue`, allowed by `--requeue`). A job that starts again
- * (SLURM_RESTART_COUNT > 0: requeued after the limit, a node failure or preemption) runs with
- * --resume and continues from its checkpoint.
+ * (SLURM_RESTART_COUNT > 0: requeued after the limit, by `scontrol requeue`, a node failure or
+ * preemption) runs the same line: `maestro run` sees the restart count and resumes by itself
+ * when the output folder holds a checkpoint or journal, and starts fresh when it does not
+ * (runner/slurm_env.h), so a job requeued before its first checkpoint does not fail.
  */
 #include "runner/submit.h"
 
@@ -102,9 +104,8 @@ static int render(char **out, const mo_submit_t *s, mo_error_t *err)
                   "#SBATCH --requeue\n\n"
                   "set -u\n"
                   "# A job that starts again (requeued at the time limit, after a node failure or\n"
-                  "# preemption) continues from its newest checkpoint.\n"
-                  "resume=()\n"
-                  "if [ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ]; then resume=(--resume); fi\n"
+                  "# preemption) continues from its newest checkpoint: maestro sees\n"
+                  "# SLURM_RESTART_COUNT and resumes by itself.\n"
                   "# USR1 comes %d s before the time limit: every rank checkpoints and exits "
                   "143,\n"
                   "# then the job goes back into the queue.\n"
@@ -123,7 +124,7 @@ static int render(char **out, const mo_submit_t *s, mo_error_t *err)
         word(&b, "--set");
         word(&b, s->sets[i]);
     }
-    mo_buf_puts(&b, " \"${resume[@]}\" &\n"
+    mo_buf_puts(&b, " &\n"
                     "pid=$!\n"
                     "wait \"$pid\"\n"
                     "rc=$?\n"

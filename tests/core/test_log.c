@@ -129,6 +129,44 @@ static void test_log__sink_receives_redacted_records(void)
     CU_ASSERT_STRING_EQUAL(sink_msg, "pw ***");
 }
 
+static void test_log__fields_on_every_json_line_redacted_not_on_human_lines(void)
+{
+    const char *keys[] = {"slurm_job_id", "slurm_nodelist"};
+    const char *values[] = {"123", "node[01-02]-hunter2-secret"};
+    CU_ASSERT_EQUAL_FATAL(mo_log_set_fields(keys, values, 2), 0);
+    mo_log_add_secret("hunter2-secret"); /* registered after the fields: still masked */
+    capture(MO_LOG_INFO, MO_LOG_JSON, 0, 0, say_all_levels);
+    int lines = 0;
+    for (char *line = strtok(captured, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        json_t *o = json_loads(line, 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "slurm_job_id")), "123");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "slurm_nodelist")),
+                               "node[01-02]-***");
+        json_decref(o);
+    }
+    CU_ASSERT_EQUAL(lines, 3); /* info, warn, error */
+    capture(MO_LOG_INFO, MO_LOG_HUMAN, 0, 0, say_hello);
+    CU_ASSERT_PTR_NULL(strstr(captured, "slurm"));
+    CU_ASSERT_EQUAL(mo_log_set_fields(NULL, NULL, 0), 0);
+    capture(MO_LOG_INFO, MO_LOG_JSON, 0, 0, say_hello);
+    CU_ASSERT_PTR_NULL(strstr(captured, "slurm"));
+    mo_log_clear_secrets();
+}
+
+static void test_log__bad_fields_refused(void)
+{
+    const char *keys[] = {"rank"}, *empty[] = {""}, *values[] = {"1"};
+    const char *many[MO_LOG_MAX_FIELDS + 1];
+    for (size_t i = 0; i <= MO_LOG_MAX_FIELDS; i++)
+        many[i] = "k";
+    CU_ASSERT_EQUAL(mo_log_set_fields(keys, values, 1), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_log_set_fields(empty, values, 1), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_log_set_fields(values, empty, 1), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_log_set_fields(NULL, values, 1), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_log_set_fields(many, many, MO_LOG_MAX_FIELDS + 1), MO_EINVAL);
+}
+
 static void test_log__parse_level_and_format(void)
 {
     mo_log_level_t l;
@@ -149,6 +187,8 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_log__registered_secret_never_printed),
     MO_TEST(test_log__short_secrets_are_ignored),
     MO_TEST(test_log__sink_receives_redacted_records),
+    MO_TEST(test_log__fields_on_every_json_line_redacted_not_on_human_lines),
+    MO_TEST(test_log__bad_fields_refused),
     MO_TEST(test_log__parse_level_and_format),
     CU_TEST_INFO_NULL,
 };

@@ -80,6 +80,74 @@ static void test_host__callback_error_is_one_warning_not_a_failure(void)
     free(log);
 }
 
+/* ---- run labels --------------------------------------------------------------------------- */
+
+/* The run labels (the Slurm job) go after a metric's own labels to metrics plugins only, an own
+ * label of the same name wins, values are redacted; a registry plugin (MLflow folds labels
+ * into metric keys) gets the event as emitted. */
+static void test_host__run_labels_reach_metrics_plugins_only(void)
+{
+    use_test_path();
+    const char *run = fresh_dir("labels");
+    char jsonl[600], rec[600];
+    snprintf(jsonl, sizeof jsonl, "%s/events.jsonl", run);
+    snprintf(rec, sizeof rec, "%s/labelrec.txt", run);
+    CU_ASSERT_EQUAL_FATAL(mo_log_add_secret("hunter2-secret"), 0);
+    maestro_kv_t ex[] = {{"path", jsonl}}, lr[] = {{"record", rec}};
+    mo_plugin_request_t req[] = {{"example", ex, 1}, {"labelrec", lr, 1}};
+    maestro_kv_t labels[] = {{"slurm_job_id", "123"},
+                             {"slurm_nodelist", "node[01-02]"},
+                             {"rank", "run-level"},
+                             {"tag", "x-hunter2-secret"}};
+    mo_plugins_opts_t opts = {0, 1, run, 0};
+    mo_plugins_t *p = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL_FATAL(mo_plugins_open(&p, req, 2, &opts, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(mo_plugins_set_labels(p, labels, 4, &err), 0);
+    labels[0].value = "changed"; /* copied */
+    maestro_kv_t own[] = {{"rank", "1"}};
+    mo_plugins_metric(p, "samples_per_second", 10, 1, 0, own, 1);
+    mo_plugins_metric(p, "train_loss", 0.5, 1, 0, NULL, 0);
+    maestro_run_end_t end = run_end_ok();
+    mo_plugins_run_end(p, &end);
+    mo_plugins_close(p);
+    mo_log_clear_secrets();
+
+    json_t *j = json_line(jsonl, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    char *got = json_dumps(json_object_get(j, "labels"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CU_ASSERT_STRING_EQUAL(got, "{\"rank\":\"1\",\"slurm_job_id\":\"123\",\"slurm_nodelist\":"
+                                "\"node[01-02]\",\"tag\":\"x-***\"}");
+    free(got);
+    json_decref(j);
+    j = json_line(jsonl, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    got = json_dumps(json_object_get(j, "labels"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CU_ASSERT_STRING_EQUAL(got, "{\"slurm_job_id\":\"123\",\"slurm_nodelist\":\"node[01-02]\","
+                                "\"rank\":\"run-level\",\"tag\":\"x-***\"}");
+    free(got);
+    json_decref(j);
+    got = slurp(rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, "samples_per_second rank=1\ntrain_loss\n");
+    free(got);
+}
+
+static void test_host__run_label_without_a_name_or_value_refused(void)
+{
+    maestro_kv_t noname[] = {{"", "1"}}, novalue[] = {{"a", NULL}};
+    mo_plugins_t *p = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL_FATAL(mo_plugins_open(&p, NULL, 0, NULL, &err), 0);
+    CU_ASSERT_EQUAL(mo_plugins_set_labels(p, noname, 1, &err), MO_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "mo_plugins_set_labels: label 0 has no name");
+    CU_ASSERT_EQUAL(mo_plugins_set_labels(p, novalue, 1, &err), MO_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "mo_plugins_set_labels: label 0 has no value");
+    CU_ASSERT_EQUAL(mo_plugins_set_labels(p, NULL, 2, &err), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_plugins_set_labels(NULL, noname, 1, &err), 0); /* no plugins */
+    mo_plugins_close(p);
+}
+
 /* ---- run info (ABI 1.1) ------------------------------------------------------------------- */
 
 /* parent_run_id reaches the plugin as given, deep-copied: the caller's strings are gone by the
@@ -168,6 +236,8 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_host__plugin_requested_twice_refused),
     MO_TEST(test_host__run_end_drains_a_slow_plugin),
     MO_TEST(test_host__callback_error_is_one_warning_not_a_failure),
+    MO_TEST(test_host__run_labels_reach_metrics_plugins_only),
+    MO_TEST(test_host__run_label_without_a_name_or_value_refused),
     MO_TEST(test_host__run_start_passes_parent_run_id),
     MO_TEST(test_host__null_handle_accepted_everywhere),
     CU_TEST_INFO_NULL,
