@@ -1,13 +1,19 @@
 /* feature_store.c - writing the offline feature store, in steps (io/feature_store.h)
  *
  * Each rank writes its slab of every table where its plan (io/feature_store_plan.c) says. The
- * file is created with the MPI-IO driver and written with collective H5Dwrite calls:
- * parallel HDF5 writes filtered (compressed) datasets only collectively, so every rank makes
- * the same calls in the same order, with an empty selection when it has nothing. Nothing here
- * talks to the other ranks but HDF5: the writer goes one step at a time (a step is everything
- * between two points where one rank alone may fail), and the caller agrees on each step's
- * outcome, so a failure anywhere becomes a failure everywhere at the same point and all ranks
- * close the file together; rank 0 then fsyncs and renames it into place, or removes it.
+ * file is created with the MPI-IO driver. A view's datasets are all created first, then its
+ * rows go out in blocks of MO_FS_BLOCK_ROWS (blocks on the global row grid): per block, the
+ * feature values of the block are made (from the caller's columns, or computed by its
+ * values_fn, so a rank never holds every feature of every row), then every table's elements
+ * of those rows are written: the rows, the online rows (entities whose last row is in the
+ * block) and the index entries (entities whose first row is). Compressed datasets are written
+ * with collective H5Dwrite calls, as parallel HDF5 requires for filtered data: every rank makes
+ * the same calls in the same order, with an empty selection when it has nothing. Uncompressed
+ * ones are written independently, each rank its own blocks, with no communication at all.
+ * Nothing here talks to the other ranks but HDF5: the writer goes one step at a time (a step is
+ * everything between two points where one rank alone may fail), and the caller agrees on each
+ * step's outcome, so a failure anywhere becomes a failure everywhere at the same point and all
+ * ranks close the file together; rank 0 then fsyncs and renames it into place, or removes it.
  */
 #include "io/feature_store.h"
 
@@ -25,53 +31,62 @@
 
 /* Rows per chunk: 512 KiB of float64 for the tables read in ranges; the online table, read a
  * row at a time, in 32 KiB chunks (deflate's window: no worse compression), so a lookup
- * inflates 32 KiB per column, not 512. */
+ * inflates 32 KiB per column, not 512. A block is a whole number of row chunks. */
 #define CHUNK_ROWS 65536
 #define ONLINE_CHUNK_ROWS 4096
-/* Bytes per rank per H5Dwrite: bounds the key buffer, keeps MPI-IO counts far below INT_MAX. */
-#define BLOCK_BYTES ((int64_t)64 << 20)
+_Static_assert(MO_FS_BLOCK_ROWS % CHUNK_ROWS == 0, "blocks hold whole chunks");
+/* Bytes per H5Dwrite at most: bounds the key buffer, keeps MPI-IO counts far below INT_MAX. */
+#define WRITE_BYTES ((int64_t)64 << 20)
 
-/* This rank's rows [off, off + n) of a table of `total`; no rank has more than `max`. */
-typedef struct {
-    int64_t off, n, max, total;
-} slice_t;
+/* The tables of a view, each written a block of rows at a time. */
+enum { T_ROWS, T_ONLINE, T_INDEX, N_TABLES };
 
-/* One dataset: where it goes, its file type, and where its values come from on this rank:
- * `base` (elem-byte values) or `keys` (padded to the key width), element i being source
- * element pick[i] (pick NULL: element i). */
+/* One dataset: where it goes, its file type, and where its values come from on this rank.
+ * Element e of this rank's part of its table (elements [0, n), the first at `off` in the
+ * file) is source element pick[e] (pick NULL: e) of `base` (elem-byte values), of `keys`
+ * (padded to the key width) or, feature >= 0, of that feature's values. */
 typedef struct {
-    hid_t loc, ftype, mtype;
+    hid_t loc, ftype, mtype, dset;
     const char *group, *name; /* group path for messages ("/views/v/index") */
+    int table, feature;
     const void *base;
     const char *const *keys;
     const int64_t *pick;
     size_t elem;
-    slice_t part;
-    int64_t chunk_rows;
+    int64_t off, total, chunk_rows;
 } col_t;
 
 /* The steps, in order: the root's attributes and groups; per view its groups and attributes,
- * then per dataset its creation and its write (each rank its part). */
-enum { ST_ROOT, ST_VIEW, ST_CREATE, ST_WRITE, ST_DONE };
+ * each dataset's creation, per block the values (local) and the write, and the close. */
+enum { ST_ROOT, ST_VIEW, ST_CREATE, ST_FILL, ST_WRITE, ST_CLOSE, ST_DONE };
 
 struct mo_fs_writer {
     const char *path, *tmp; /* the store, for messages, and the file written */
     const mo_fs_view_t *views;
     mo_fs_plan_t *const *plans;
     size_t n_views;
-    hid_t file, dxpl; /* dxpl: collective transfers with MPI-IO */
-    int compress;     /* deflate is available for writing */
+    hid_t file, dxpl; /* dxpl: collective transfers with MPI-IO when compressing */
+    int compress;     /* deflate is available for writing and wanted */
+    int mpi;          /* written by several ranks (the MPI-IO driver) */
+    int collective;   /* every rank makes every H5Dwrite call (compressed, with MPI) */
     hid_t views_g, online_g;
     int stage;
     size_t iv, ic, ncols;           /* the view and dataset at hand */
     hid_t g, ig, og, str;           /* that view's groups and key type */
     char gv[300], gi[310], go[300]; /* and their paths */
     col_t *cols;                    /* its datasets */
-    hid_t dset, dspace, dcpl;       /* the dataset created, to write */
+    /* Blocks: every rank makes `calls` (fill, write) pairs; block k is this rank's rows
+     * [lo, hi) and, per table, its elements [e0[t], e1[t]). */
+    int64_t calls, k, lo, hi, e0[N_TABLES], e1[N_TABLES];
+    int64_t block;   /* rows per block */
+    double **vals;   /* values_fn: n_features buffers of `block` values, rows [lo, hi) */
+    char *buf;       /* copies of picked and key elements */
+    size_t buf_size; /* its bytes */
 };
 
-static col_t col(hid_t loc, const char *group, const char *name, hid_t ftype, const void *base,
-                 const char *const *keys, const int64_t *pick, slice_t part, int64_t chunk_rows)
+static col_t col(hid_t loc, const char *group, const char *name, hid_t ftype, int table,
+                 int feature, const void *base, const char *const *keys, const int64_t *pick,
+                 int64_t off, int64_t total, int64_t chunk_rows)
 {
     H5T_class_t cls = H5Tget_class(ftype);
     hid_t mtype = cls == H5T_STRING    ? ftype
@@ -79,106 +94,168 @@ static col_t col(hid_t loc, const char *group, const char *name, hid_t ftype, co
                   : H5Tget_sign(ftype) ? H5T_NATIVE_INT64
                                        : H5T_NATIVE_UINT64;
     size_t elem = cls == H5T_STRING ? H5Tget_size(ftype) : 8;
-    return (col_t){loc, ftype, mtype, group, name, base, keys, pick, elem, part, chunk_rows};
+    return (col_t){loc,  ftype, mtype, H5I_INVALID_HID, group,     name, table, feature, base, keys,
+                   pick, elem,  off,   total,           chunk_rows};
 }
 
-static const void *fill(const col_t *s, int64_t lo, int64_t cnt, char *buf)
+/* Elements [lo, lo + cnt) of c, in w->buf when they must be gathered. */
+static const void *fill(const mo_fs_writer_t *w, const col_t *c, int64_t lo, int64_t cnt)
 {
-    if (!s->keys && !s->pick)
-        return (const char *)s->base + lo * (int64_t)s->elem;
-    for (int64_t j = 0; j < cnt; j++) {
-        int64_t i = s->pick ? s->pick[lo + j] : lo + j;
-        char *dst = buf + j * (int64_t)s->elem;
-        if (s->keys) /* padded with NULs to the width, as NULLPAD strings are */
-            strncpy(dst, s->keys[i], s->elem);
-        else
-            memcpy(dst, (const char *)s->base + i * (int64_t)s->elem, s->elem);
+    const char *base = c->base;
+    int64_t shift = 0; /* source index of base[0] */
+    if (c->feature >= 0 && w->vals) {
+        base = (const char *)w->vals[c->feature];
+        shift = w->lo;
     }
-    return buf;
+    if (!c->keys && !c->pick)
+        return base + (lo - shift) * (int64_t)c->elem;
+    for (int64_t j = 0; j < cnt; j++) {
+        int64_t i = c->pick ? c->pick[lo + j] : lo + j;
+        char *dst = w->buf + j * (int64_t)c->elem;
+        if (c->keys) /* padded with NULs to the width, as NULLPAD strings are */
+            strncpy(dst, c->keys[i], c->elem);
+        else
+            memcpy(dst, base + (i - shift) * (int64_t)c->elem, c->elem);
+    }
+    return w->buf;
 }
 
-/* Collective: create dataset c (chunks of c->chunk_rows). The caller agrees before the write:
- * a rank without the dataset cannot join it. */
-static int col_create(mo_fs_writer_t *w, const col_t *c, mo_error_t *err)
+/* Collective: create dataset c (chunks of c->chunk_rows). The caller agrees before the
+ * writes: a rank without the dataset cannot join them. */
+static int col_create(mo_fs_writer_t *w, col_t *c, mo_error_t *err)
 {
-    int64_t total = c->part.total;
+    int64_t total = c->total;
     hsize_t dims[1] = {(hsize_t)total},
             chunk[1] = {(hsize_t)(total < c->chunk_rows ? total : c->chunk_rows)};
-    w->dspace = H5Screate_simple(1, dims, NULL);
-    w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t dspace = H5Screate_simple(1, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     /* No fill pass (every row is written), no timestamps (same rows, same content). A view
      * without rows gets empty contiguous datasets: chunks must hold at least one row. */
-    int ok = w->dspace >= 0 && w->dcpl >= 0 &&
-             H5Pset_fill_time(w->dcpl, H5D_FILL_TIME_NEVER) >= 0 &&
-             H5Pset_obj_track_times(w->dcpl, 0) >= 0;
+    int ok = dspace >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 &&
+             H5Pset_obj_track_times(dcpl, 0) >= 0;
     if (ok && total > 0) {
-        ok = H5Pset_chunk(w->dcpl, 1, chunk) >= 0;
+        ok = H5Pset_chunk(dcpl, 1, chunk) >= 0;
         /* Shuffle puts the like bytes of numbers together (timestamps and hashes differ in a
          * few low bytes), which deflate then packs; keys are text already. */
         if (ok && w->compress && H5Tget_class(c->ftype) != H5T_STRING)
-            ok = H5Pset_shuffle(w->dcpl) >= 0;
+            ok = H5Pset_shuffle(dcpl) >= 0;
         if (ok && w->compress)
-            ok = H5Pset_deflate(w->dcpl, 1) >= 0;
+            ok = H5Pset_deflate(dcpl, 1) >= 0;
     }
     if (ok)
-        w->dset =
-            H5Dcreate2(c->loc, c->name, c->ftype, w->dspace, H5P_DEFAULT, w->dcpl, H5P_DEFAULT);
-    return w->dset < 0 ? mo_errorf(err, MO_EIO, "%s: %s/%s: cannot create the dataset", w->path,
+        c->dset = H5Dcreate2(c->loc, c->name, c->ftype, dspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dspace >= 0)
+        H5Sclose(dspace);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return c->dset < 0 ? mo_errorf(err, MO_EIO, "%s: %s/%s: cannot create the dataset", w->path,
                                    c->group, c->name)
                        : 0;
 }
 
-/* Close the dataset at hand (0, or MO_EIO when HDF5 cannot). */
-static int col_close(mo_fs_writer_t *w, const col_t *c, mo_error_t *err)
+/* Close the view's datasets (0, or MO_EIO when HDF5 cannot close one). */
+static int cols_close(mo_fs_writer_t *w, mo_error_t *err)
 {
     int rc = 0;
-    if (w->dset >= 0 && H5Dclose(w->dset) < 0)
-        rc = mo_errorf(err, MO_EIO, "%s: %s/%s: cannot close", w->path, c->group, c->name);
-    if (w->dspace >= 0)
-        H5Sclose(w->dspace);
-    if (w->dcpl >= 0)
-        H5Pclose(w->dcpl);
-    w->dset = w->dspace = w->dcpl = H5I_INVALID_HID;
+    for (size_t i = 0; w->cols && i < w->ncols; i++) {
+        col_t *c = &w->cols[i];
+        if (c->dset >= 0 && H5Dclose(c->dset) < 0 && !rc)
+            rc = mo_errorf(err, MO_EIO, "%s: %s/%s: cannot close", w->path, c->group, c->name);
+        c->dset = H5I_INVALID_HID;
+    }
     return rc;
 }
 
-/* Collective: write every rank's part of the dataset just created, in the same number of calls
- * on every rank (empty selections once a rank's part is done), so no rank waits for a call
- * another never makes; a rank that fails goes on with empty calls. Then close it. */
-static int col_write(mo_fs_writer_t *w, const col_t *c, mo_error_t *err)
+/* Block k of the view at hand: this rank's rows [lo, hi), and the elements of each table
+ * that come from them (the entities whose last row, for the online table, or first row, for
+ * the index, is in the block). Blocks before k have taken the elements of rows below lo. */
+static void block_bounds(mo_fs_writer_t *w, const mo_fs_part_t *p)
+{
+    int64_t b = p->off / w->block + w->k, glo = b * w->block, ghi = glo + w->block;
+    int64_t end = p->off + p->n;
+    w->lo = glo <= p->off ? 0 : glo >= end ? p->n : glo - p->off;
+    w->hi = ghi >= end ? p->n : ghi <= p->off ? 0 : ghi - p->off;
+    if (w->k == 0)
+        memset(w->e1, 0, sizeof w->e1);
+    w->e0[T_ROWS] = w->lo;
+    w->e1[T_ROWS] = w->hi;
+    const int64_t *rows[N_TABLES] = {NULL, p->onl_row, p->idx_row};
+    const int64_t len[N_TABLES] = {0, p->n_onl, p->n_idx};
+    for (int t = T_ONLINE; t < N_TABLES; t++) {
+        int64_t e = w->e0[t] = w->e1[t];
+        while (e < len[t] && rows[t][e] < w->hi)
+            e++;
+        w->e1[t] = e;
+    }
+}
+
+/* This rank's elements of block k in column c: collectively, in the same number of calls on
+ * every rank (empty selections where a rank has nothing: it failed, or has no more rows);
+ * independently, only the calls with elements. */
+static int col_write(mo_fs_writer_t *w, const col_t *c, int failed, mo_error_t *err)
 {
     int rc = 0, ok;
-    int64_t n = c->part.n, off = c->part.off;
-    hid_t fspace = H5I_INVALID_HID;
-    int64_t step = BLOCK_BYTES / (int64_t)c->elem;
+    int64_t e0 = w->e0[c->table], n = failed ? 0 : w->e1[c->table] - e0;
+    int64_t step = WRITE_BYTES / (int64_t)c->elem;
     step = step < 1 ? 1 : step;
-    int64_t calls = (c->part.max + step - 1) / step;
-    int need_buf = n && (c->keys || c->pick);
-    char *buf = need_buf ? mo_mallocarray((size_t)(n < step ? n : step), c->elem) : NULL;
-    if ((need_buf && !buf) || (fspace = H5Dget_space(w->dset)) < 0)
-        rc = mo_errorf(err, MO_ENOMEM, "%s: %s/%s: out of memory", w->path, c->group, c->name);
+    int64_t calls = (w->block + step - 1) / step; /* no table has more elements than rows */
+    hid_t fspace = H5Dget_space(c->dset);
+    if (fspace < 0)
+        rc = mo_errorf(err, MO_EIO, "%s: %s/%s: cannot write", w->path, c->group, c->name);
+    /* A dataset with no elements at all (a view without rows) takes no write; every rank sees
+     * the same extent, so collectively they all skip it. */
+    if (fspace >= 0 && H5Sget_simple_extent_npoints(fspace) == 0)
+        calls = 0;
     for (int64_t k = 0; k < calls; k++) {
         int64_t lo = k * step, cnt = rc || lo >= n ? 0 : n - lo < step ? n - lo : step;
-        hsize_t start = (hsize_t)(off + lo), count = (hsize_t)cnt;
-        hid_t mspace = H5Screate_simple(1, &count, NULL);
-        const void *data = cnt ? fill(c, lo, cnt, buf) : &calls; /* never read */
+        if (!cnt && !w->collective)
+            break;
+        hsize_t start = (hsize_t)(c->off + e0 + lo), count = (hsize_t)cnt;
+        /* An empty selection still needs a valid memory space: one element, none selected
+         * (a zero-length dataspace is not one in HDF5 1.10). */
+        hsize_t mcount = cnt ? count : 1;
+        hid_t mspace = H5Screate_simple(1, &mcount, NULL);
+        const void *data = cnt ? fill(w, c, e0 + lo, cnt) : &calls; /* never read */
         ok = mspace >= 0 && fspace >= 0 &&
              (!cnt || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) >= 0);
         if (!ok || !cnt) { /* still join the call, with nothing */
             H5Sselect_none(fspace);
             H5Sselect_none(mspace);
         }
-        if ((H5Dwrite(w->dset, c->mtype, mspace, fspace, w->dxpl, data) < 0 || !ok) && !rc)
-            rc = mo_errorf(err, MO_EIO, "%s: %s/%s: cannot write rows %lld..%lld", w->path,
-                           c->group, c->name, (long long)(off + lo), (long long)(off + lo + cnt));
+        if ((H5Dwrite(c->dset, c->mtype, mspace, fspace, w->dxpl, data) < 0 || !ok) && !rc)
+            rc = mo_errorf(err, MO_EIO, "%s: %s/%s: cannot write elements %lld..%lld", w->path,
+                           c->group, c->name, (long long)(c->off + e0 + lo),
+                           (long long)(c->off + e0 + lo + cnt));
         if (mspace >= 0)
             H5Sclose(mspace);
     }
     if (fspace >= 0)
         H5Sclose(fspace);
-    free(buf);
-    int crc = col_close(w, c, rc ? NULL : err);
-    return rc ? rc : crc;
+    return rc;
+}
+
+/* Local: block k's bounds and, with a values_fn, its feature values. */
+static int block_fill(mo_fs_writer_t *w, mo_error_t *err)
+{
+    const mo_fs_view_t *v = &w->views[w->iv];
+    block_bounds(w, mo_fs_plan_part(w->plans[w->iv]));
+    if (!v->values_fn || w->hi == w->lo)
+        return 0;
+    int rc = v->values_fn(v->values_ctx, w->lo, w->hi - w->lo, w->vals, err);
+    return rc ? rc : 0;
+}
+
+/* Block k of every dataset of the view; a rank whose step failed joins collective calls with
+ * empty selections. */
+static int block_write(mo_fs_writer_t *w, mo_error_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->ncols; i++) {
+        int r = col_write(w, &w->cols[i], rc != 0, rc ? NULL : err);
+        rc = rc ? rc : r;
+        if (rc && !w->collective)
+            break;
+    }
+    return rc;
 }
 
 /* An int64 attribute of rank 1 or 2 (dims may hold 0: no ranges yet). */
@@ -237,23 +314,38 @@ static hid_t group_create(hid_t loc, const char *name)
     return g;
 }
 
-/* Collective: view iv's groups and attributes, and the list of its datasets: rows, online
- * table and index. */
+/* Collective: view iv's groups and attributes, the list of its datasets (rows, online table
+ * and index) and the block buffers. */
 static int view_begin(mo_fs_writer_t *w, mo_error_t *err)
 {
     const mo_fs_view_t *v = &w->views[w->iv];
     const mo_fs_part_t *p = mo_fs_plan_part(w->plans[w->iv]);
     size_t nf = v->n_features;
     w->ncols = w->ic = 0;
+    w->k = 0;
+    /* A rank's rows span at most ceil(n / block) + 1 blocks of the grid; empty views one. */
+    w->calls = (p->max_n + w->block - 1) / w->block + 1;
     w->str = H5Tcopy(H5T_C_S1);
     w->cols = mo_calloc(12 + 2 * nf, sizeof *w->cols);
+    size_t widest = p->width > 8 ? p->width : 8;
+    int64_t most = WRITE_BYTES / (int64_t)widest;
+    w->buf_size = (size_t)(most < w->block ? most : w->block) * widest;
+    w->buf = p->n ? malloc(w->buf_size) : NULL;
+    int vals_ok = 1;
+    if (v->values_fn && p->n) {
+        if ((w->vals = mo_calloc(nf, sizeof *w->vals)))
+            for (size_t f = 0; vals_ok && f < nf; f++)
+                vals_ok = (w->vals[f] = mo_mallocarray((size_t)w->block, sizeof(double))) != NULL;
+        vals_ok = vals_ok && w->vals;
+    }
     snprintf(w->gv, sizeof w->gv, "/views/%s", v->name);
     snprintf(w->gi, sizeof w->gi, "/views/%s/index", v->name);
     snprintf(w->go, sizeof w->go, "/online/%s", v->name);
     /* Keys are NUL-padded to the longest key: fixed-length strings convert without the
      * per-string allocations of variable-length ones, and deflate absorbs the padding. */
-    if (!w->cols || w->str < 0 || H5Tset_size(w->str, p->width) < 0 ||
-        H5Tset_cset(w->str, H5T_CSET_UTF8) < 0 || H5Tset_strpad(w->str, H5T_STR_NULLPAD) < 0)
+    if (!w->cols || (p->n && !w->buf) || !vals_ok || w->str < 0 ||
+        H5Tset_size(w->str, p->width) < 0 || H5Tset_cset(w->str, H5T_CSET_UTF8) < 0 ||
+        H5Tset_strpad(w->str, H5T_STR_NULLPAD) < 0)
         return mo_errorf(err, MO_ENOMEM, "%s: %s: out of memory", w->path, w->gv);
     if ((w->g = group_create(w->views_g, v->name)) < 0 ||
         (w->ig = group_create(w->g, "index")) < 0 ||
@@ -265,38 +357,41 @@ static int view_begin(mo_fs_writer_t *w, mo_error_t *err)
 
     const hid_t U64 = H5T_STD_U64LE, I64 = H5T_STD_I64LE, F64 = H5T_IEEE_F64LE;
     const char *const *keys = v->keys;
-    const int64_t *ir = p->idx_row, *orow = p->onl_row;
-    slice_t rows = {p->off, p->n, p->max_n, p->total};
-    slice_t idx = {p->idx_off, p->n_idx, p->max_n, p->entities};
-    slice_t onl = {p->onl_off, p->n_onl, p->max_n, p->entities};
+    const int64_t *ir = p->idx_row;
     col_t *cols = w->cols;
     size_t n = 0;
     /* The rows and the online table have the same columns: all rows, or each entity's last. */
     for (int t = 0; t < 2; t++) {
         hid_t loc = t ? w->og : w->g;
         const char *gp = t ? w->go : w->gv;
-        const int64_t *pk = t ? orow : NULL;
-        slice_t pt = t ? onl : rows;
+        const int64_t *pk = t ? p->onl_row : NULL;
+        int tb = t ? T_ONLINE : T_ROWS;
+        int64_t off = t ? p->onl_off : p->off, total = t ? p->entities : p->total;
         int64_t ch = t ? ONLINE_CHUNK_ROWS : CHUNK_ROWS;
-        cols[n++] = col(loc, gp, "key", w->str, NULL, keys, pk, pt, ch);
-        cols[n++] = col(loc, gp, "hash", U64, v->hash, NULL, pk, pt, ch);
-        cols[n++] = col(loc, gp, "event_ts", I64, v->event_ts, NULL, pk, pt, ch);
-        cols[n++] = col(loc, gp, "created_ts", I64, v->created_ts, NULL, pk, pt, ch);
+        cols[n++] = col(loc, gp, "key", w->str, tb, -1, NULL, keys, pk, off, total, ch);
+        cols[n++] = col(loc, gp, "hash", U64, tb, -1, v->hash, NULL, pk, off, total, ch);
+        cols[n++] = col(loc, gp, "event_ts", I64, tb, -1, v->event_ts, NULL, pk, off, total, ch);
+        cols[n++] =
+            col(loc, gp, "created_ts", I64, tb, -1, v->created_ts, NULL, pk, off, total, ch);
         for (size_t f = 0; f < nf; f++)
-            cols[n++] = col(loc, gp, v->features[f].name, F64, p->n ? v->values[f] : NULL, NULL, pk,
-                            pt, ch);
+            cols[n++] = col(loc, gp, v->features[f].name, F64, tb, (int)f,
+                            p->n && v->values ? v->values[f] : NULL, NULL, pk, off, total, ch);
     }
-    cols[n++] = col(w->ig, w->gi, "hash", U64, v->hash, NULL, ir, idx, CHUNK_ROWS);
-    cols[n++] = col(w->ig, w->gi, "key", w->str, NULL, keys, ir, idx, CHUNK_ROWS);
-    cols[n++] = col(w->ig, w->gi, "first", I64, p->idx_first, NULL, NULL, idx, CHUNK_ROWS);
-    cols[n++] = col(w->ig, w->gi, "count", I64, p->idx_count, NULL, NULL, idx, CHUNK_ROWS);
+    int64_t io = p->idx_off, it = p->entities;
+    cols[n++] = col(w->ig, w->gi, "hash", U64, T_INDEX, -1, v->hash, NULL, ir, io, it, CHUNK_ROWS);
+    cols[n++] = col(w->ig, w->gi, "key", w->str, T_INDEX, -1, NULL, keys, ir, io, it, CHUNK_ROWS);
+    cols[n++] =
+        col(w->ig, w->gi, "first", I64, T_INDEX, -1, p->idx_first, NULL, NULL, io, it, CHUNK_ROWS);
+    cols[n++] =
+        col(w->ig, w->gi, "count", I64, T_INDEX, -1, p->idx_count, NULL, NULL, io, it, CHUNK_ROWS);
     w->ncols = n;
     return 0;
 }
 
-/* Close the view at hand: its groups, key type and list of datasets. */
-static void view_end(mo_fs_writer_t *w)
+/* Close the view at hand: its datasets, groups, key type, list of datasets and buffers. */
+static int view_end(mo_fs_writer_t *w, mo_error_t *err)
 {
+    int rc = cols_close(w, err);
     hid_t *g[] = {&w->og, &w->ig, &w->g};
     for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
         if (*g[i] >= 0)
@@ -306,9 +401,16 @@ static void view_end(mo_fs_writer_t *w)
     if (w->str >= 0)
         H5Tclose(w->str);
     w->str = H5I_INVALID_HID;
+    for (size_t f = 0; w->vals && w->iv < w->n_views && f < w->views[w->iv].n_features; f++)
+        free(w->vals[f]);
+    free(w->vals);
+    w->vals = NULL;
+    free(w->buf);
+    w->buf = NULL;
     free(w->cols);
     w->cols = NULL;
     w->ncols = w->ic = 0;
+    return rc;
 }
 
 int mo_fs_writer_step(mo_fs_writer_t *w, int *done, mo_error_t *err)
@@ -335,17 +437,31 @@ int mo_fs_writer_step(mo_fs_writer_t *w, int *done, mo_error_t *err)
         w->stage = ST_CREATE;
         return view_begin(w, err);
     case ST_CREATE:
-        w->stage = ST_WRITE;
-        return col_create(w, &w->cols[w->ic], err);
-    case ST_WRITE:
-        rc = col_write(w, &w->cols[w->ic], err);
-        if (++w->ic == w->ncols) {
-            view_end(w);
-            w->iv++;
-            w->stage = ST_VIEW;
-        } else {
-            w->stage = ST_CREATE;
+        rc = col_create(w, &w->cols[w->ic], err);
+        if (++w->ic == w->ncols)
+            w->stage = ST_FILL;
+        return rc;
+    case ST_FILL:
+        if (w->mpi && !w->collective) {
+            /* Independent transfers: no rank waits for another inside the write, so all of
+             * this rank's blocks are one step, agreed on once, not a rank-to-rank wait per
+             * block (on a busy machine those waits added up to a fifth of the CPU time). */
+            for (; !rc && w->k < w->calls; w->k++)
+                if (!(rc = block_fill(w, err)))
+                    rc = block_write(w, err);
+            w->stage = ST_CLOSE;
+            return rc;
         }
+        w->stage = ST_WRITE;
+        return block_fill(w, err);
+    case ST_WRITE:
+        rc = block_write(w, err);
+        w->stage = ++w->k == w->calls ? ST_CLOSE : ST_FILL;
+        return rc;
+    case ST_CLOSE:
+        rc = view_end(w, err);
+        w->iv++;
+        w->stage = ST_VIEW;
         return rc;
     default:
         *done = 1;
@@ -375,8 +491,8 @@ int mo_fs_temp_create(char **tmp, const char *path, mo_error_t *err)
     return rc;
 }
 
-/* Transfers are collective with MPI-IO; datasets compressed when this HDF5 can deflate (the
- * same library, so the same answer, on every rank). */
+/* Datasets compressed when wanted and this HDF5 can deflate (the same library, so the same
+ * answer, on every rank); transfers then collective with MPI-IO, else independent. */
 int mo_fs_writer_open(mo_fs_writer_t **out, const char *path, const char *tmp, MPI_Comm comm,
                       const mo_fs_view_t *views, mo_fs_plan_t *const *plans, size_t n_views,
                       mo_error_t *err)
@@ -409,10 +525,7 @@ int mo_fs_writer_open(mo_fs_writer_t **out, const char *path, const char *tmp, M
                           .g = H5I_INVALID_HID,
                           .ig = H5I_INVALID_HID,
                           .og = H5I_INVALID_HID,
-                          .str = H5I_INVALID_HID,
-                          .dset = H5I_INVALID_HID,
-                          .dspace = H5I_INVALID_HID,
-                          .dcpl = H5I_INVALID_HID};
+                          .str = H5I_INVALID_HID};
     w->compress = !(n_views > 0 && views && views[0].no_compression) &&
                   H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
                   H5Zget_filter_info(H5Z_FILTER_DEFLATE, &cfg) >= 0 &&
@@ -421,11 +534,16 @@ int mo_fs_writer_open(mo_fs_writer_t **out, const char *path, const char *tmp, M
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     w->dxpl = H5Pcreate(H5P_DATASET_XFER);
     int mpi = comm != MPI_COMM_NULL;
+    /* Parallel HDF5 writes filtered datasets only collectively; plain ones each rank alone. */
+    w->mpi = mpi;
+    w->collective = mpi && w->compress;
+    w->block = n_views > 0 && views[0].block_rows > 0 ? views[0].block_rows : MO_FS_BLOCK_ROWS;
     /* The 1.8 object format as every Maestro file (docs/formats.md "Common rules"). */
     if (fapl >= 0 && fcpl >= 0 && w->dxpl >= 0 &&
         (!mpi || (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) >= 0 &&
                   H5Pset_coll_metadata_write(fapl, 1) >= 0 &&
-                  H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE) >= 0)) &&
+                  H5Pset_dxpl_mpio(w->dxpl, w->collective ? H5FD_MPIO_COLLECTIVE
+                                                          : H5FD_MPIO_INDEPENDENT) >= 0)) &&
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
         H5Pset_obj_track_times(fcpl, 0) >= 0)
         w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
@@ -449,9 +567,7 @@ int mo_fs_writer_close(mo_fs_writer_t *w, mo_error_t *err)
     int rc = 0;
     if (!w)
         return 0;
-    if (w->dset >= 0 || w->dspace >= 0 || w->dcpl >= 0)
-        col_close(w, &w->cols[w->ic], NULL); /* the write failed: its error is told already */
-    view_end(w);
+    view_end(w, NULL); /* after a failure: its error is told already */
     if (w->views_g >= 0)
         H5Gclose(w->views_g);
     if (w->online_g >= 0)

@@ -17,10 +17,12 @@
  *
  * Rows are sorted by (hash, key, event_ts, created_ts): entities are ordered by their hash, so a
  * rank that owns a contiguous range of hashes owns a contiguous slab of every table; files are
- * identical whatever the rank count. Datasets are chunked and deflate-compressed. The file is
- * written collectively with parallel HDF5 (each rank its slab; the steps below, which
- * jobs/materialize/store.c runs over the ranks) to a temp name, then renamed: it is never
- * seen half-written.
+ * identical whatever the rank count. Datasets are chunked, and shuffled and deflate-compressed
+ * unless the writer is told not to. The file is written with parallel HDF5 (each rank its
+ * slab; the steps below, which jobs/materialize/store.c runs over the ranks) to a temp name,
+ * then renamed: it is never seen half-written. Rows go to the file in blocks of
+ * MO_FS_BLOCK_ROWS, every table at once, so feature values can be computed a block at a time
+ * (mo_fs_view_t.values_fn) instead of being held for all rows.
  */
 #ifndef MO_IO_FEATURE_STORE_H
 #define MO_IO_FEATURE_STORE_H
@@ -34,11 +36,21 @@
 #define MO_FS_FORMAT_VERSION 1
 /* Longest entity key in bytes: keys are stored fixed-width, as wide as the longest. */
 #define MO_FS_KEY_MAX 1024
+/* Rows per block of the write: blocks start at multiples of it in the global row order (so
+ * compressed chunks are written whole), a rank's first and last block may be shorter. */
+#define MO_FS_BLOCK_ROWS 131072
 
 typedef struct {
     const char *name, *agg, *column;
     int64_t window_us; /* 0: none */
 } mo_fs_feature_t;
+
+/* The feature values of this rank's rows [first, first + count): out[f][i] is feature f of row
+ * first + i. The writer calls it block by block, first increasing, every row once; out holds
+ * count values per feature (owned by the writer, valid until the call returns). 0 or a
+ * negative MO_E* code with err set. */
+typedef int mo_fs_values_fn(void *ctx, int64_t first, int64_t count, double *const *out,
+                            mo_error_t *err);
 
 /* One view's rows on this rank (columns borrowed), sorted as above, and this rank's rows form
  * the slab after every lower rank's (an entity's rows may go on into the next ranks). Keys
@@ -57,10 +69,18 @@ typedef struct {
     const char *const *keys; /* n */
     const uint64_t *hash;    /* n */
     const int64_t *event_ts, *created_ts;
-    const double *const *values; /* n_features columns of n */
-    /* 1: datasets stored uncompressed (about 2x faster to write, about 3x larger). The first
-     * view's setting applies to the whole store. */
+    const double *const *values; /* n_features columns of n; NULL when values_fn is set */
+    /* Instead of values: the rows' feature values computed when their block is written, so
+     * they need not be held all at once (called on this rank only, between writer steps). */
+    mo_fs_values_fn *values_fn;
+    void *values_ctx;
+    /* 1: datasets stored uncompressed (several times faster to write: no zlib, and with MPI
+     * each rank writes its blocks independently, without collective transfers; about 3x
+     * larger). The first view's setting applies to the whole store. */
     int no_compression;
+    /* Rows per block of the write (0: MO_FS_BLOCK_ROWS): memory against calls; the same on
+     * every rank. The first view's setting applies to the whole store. */
+    int64_t block_rows;
 } mo_fs_view_t;
 
 /* ---- writing, in steps -----------------------------------------------------------------
@@ -78,7 +98,9 @@ typedef struct {
  *      (local) with them; agree.
  *   3. Rank 0: mo_fs_temp_create; agree; every rank learns the temp name.
  *   4. mo_fs_writer_open (collective HDF5); agree. mo_fs_writer_step until *done, agreeing
- *      after each.
+ *      after each (per view: its groups, each dataset's creation, then per block of rows the
+ *      values computed (local) and every table's rows of the block written, then the close;
+ *      uncompressed with MPI, a rank's blocks are all one step: nothing in them is collective).
  *   5. mo_fs_writer_close on every rank holding a writer (collective HDF5, also after a
  *      failure); agree. Rank 0: mo_fs_commit on success; agree. On failure rank 0 removes
  *      the temp file, and an existing store at `path` is left as it was.

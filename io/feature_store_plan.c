@@ -64,8 +64,8 @@ static int check_meta(const char *path, const mo_fs_view_t *views, size_t iv, mo
     for (size_t j = 0; j < iv; j++)
         if (!strcmp(views[j].name, vn))
             return mo_errorf(err, MO_EINVAL, "%s: view '%s' is given twice", path, vn);
-    if (!v->entity || !*v->entity || v->ttl_us < 0)
-        return bad(err, path, vn, "no entity column, or ttl_us < 0");
+    if (!v->entity || !*v->entity || v->ttl_us < 0 || v->block_rows < 0)
+        return bad(err, path, vn, "no entity column, or ttl_us or block_rows < 0");
     if (v->n_features < 1 || !v->features)
         return bad(err, path, vn, "a view needs at least one feature");
     for (size_t f = 0; f < v->n_features; f++) {
@@ -96,10 +96,10 @@ static int check_meta(const char *path, const mo_fs_view_t *views, size_t iv, mo
 static int check_rows(const char *path, const mo_fs_view_t *v, int64_t *maxlen, mo_error_t *err)
 {
     *maxlen = 0;
-    if (v->n < 0 ||
-        (v->n && (!v->keys || !v->hash || !v->event_ts || !v->created_ts || !v->values)))
+    if (v->n < 0 || (v->n && (!v->keys || !v->hash || !v->event_ts || !v->created_ts ||
+                              (!v->values && !v->values_fn))))
         return bad(err, path, v->name, "%lld rows, or a NULL column", (long long)v->n);
-    for (size_t f = 0; v->n && f < v->n_features; f++)
+    for (size_t f = 0; v->n && !v->values_fn && f < v->n_features; f++)
         if (!v->values[f])
             return bad(err, path, v->name, "feature '%s' has no values", v->features[f].name);
     for (int64_t i = 0; i < v->n; i++) {
@@ -141,8 +141,8 @@ uint64_t mo_fs_fingerprint(const mo_fs_view_t *views, size_t n_views)
     mo_buf_t b = {0};
     for (size_t i = 0; views && i < n_views; i++) {
         const mo_fs_view_t *v = &views[i];
-        mo_buf_printf(&b, "%s|%s|%lld|%zu|%zu|", v->name, v->entity, (long long)v->ttl_us,
-                      v->n_features, v->n_ranges);
+        mo_buf_printf(&b, "%s|%s|%lld|%zu|%zu|%d|%lld|", v->name, v->entity, (long long)v->ttl_us,
+                      v->n_features, v->n_ranges, v->no_compression, (long long)v->block_rows);
         for (size_t f = 0; f < v->n_features; f++)
             mo_buf_printf(&b, "%s|%s|%s|%lld|", v->features[f].name, v->features[f].agg,
                           v->features[f].column, (long long)v->features[f].window_us);

@@ -1,10 +1,9 @@
 /* sweep_journal_file.c - sweep.h5 on disk: write the journal whole, read it back
  *
- * The file is rewritten whole after every event. A sweep of thousands of trials is a few
- * hundred KiB, so a rewrite costs less than the fsync it needs anyway, and a file that is
- * always whole needs no recovery code: no log to replay, no torn tail. The image is built with
- * the HDF5 core driver without a backing store and reaches the disk in one write
- * (mo_io_write_atomic). The reader uses the core driver too, which loads the file in one read.
+ * The file is rewritten whole after every event (a few hundred KiB at thousands of trials); a
+ * file that is always whole needs no recovery code: no log to replay, no torn tail. The image
+ * is built with the HDF5 core driver without a backing store and reaches the disk in one write
+ * (mo_io_write_atomic). The reader uses the core driver too: the file in one read.
  *
  * Every string dataset is fixed-length (see write_text) and every numeric one is written in
  * its native type, so no H5Dwrite converts anything.
@@ -24,10 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- columns ------------------------------------------------------------------------------
- * The numeric datasets of /trials and /reports are fields of the in-memory structs; one table
- * drives both the writer (gather a field into a column) and the reader (scatter it back). */
-
+/* ---- columns: the numeric datasets of /trials and /reports, fields of the structs; one
+ * table drives the writer (gather a field into a column) and the reader (scatter it back). */
 enum { I64, I32, F64 };
 typedef struct {
     const char *name; /* dataset path */
@@ -90,9 +87,8 @@ static int group_create(hid_t loc, const char *name, const char *path, mo_error_
     return 0;
 }
 
-/* The string datasets, each a table of `count` cells of fixed width. Fixed-length, not
- * variable-length: HDF5 converts variable-length strings through two 1 MiB buffers that it
- * allocates zeroed on every H5Dwrite, which alone made a small journal take milliseconds. */
+/* The string datasets, tables of fixed-width cells: HDF5 converts variable-length strings
+ * through two zeroed 1 MiB buffers per H5Dwrite (milliseconds for a small journal). */
 enum { T_SPEC, T_NAME, T_TYPE, T_PARAMS, T_ARTIFACT, T_ERROR, N_TEXT };
 static const char *const text_sets[N_TEXT] = {"spec",          "parameters/name", "parameters/type",
                                               "trials/params", "trials/artifact", "trials/error"};
@@ -126,14 +122,14 @@ static const char *text_at(const mo_sweep_journal_t *j, int t, size_t i)
 
 /* Table t as NUL-terminated, NUL-padded UTF-8 cells of `width` (the longest + 1) bytes, packed
  * in `buf` (count * width bytes). */
-static int write_text(hid_t file, const mo_sweep_journal_t *j, int t, size_t width, char *buf,
-                      const char *path, mo_error_t *err)
+static int write_text(hid_t file, const mo_sweep_journal_t *j, int t, size_t width,
+                      const size_t *lens, char *buf, const char *path, mo_error_t *err)
 {
     size_t n = text_count(j, t);
     hsize_t dims[2] = {t == T_PARAMS ? j->n_trials : n, j->dim};
     for (size_t i = 0; i < n; i++) {
         const char *s = text_at(j, t, i);
-        size_t len = s ? strlen(s) : 0;
+        size_t len = lens[i];
         if (len)
             memcpy(buf + i * width, s, len);
         memset(buf + i * width + len, 0, width - len);
@@ -180,7 +176,7 @@ static int write_status_names(hid_t file, const char *path, mo_error_t *err)
 }
 
 static int write_body(hid_t file, const mo_sweep_journal_t *j, const char *path, char *scratch,
-                      const size_t *width, mo_error_t *err)
+                      const size_t *width, size_t *const *lens, mo_error_t *err)
 {
     size_t n = j->n_trials, dim = j->dim;
     hsize_t dnd[2] = {n, dim};
@@ -194,10 +190,11 @@ static int write_body(hid_t file, const mo_sweep_journal_t *j, const char *path,
         (rc = mo_h5_attr_write_str(file, "status", j->status, err)) ||
         (rc = mo_h5_attr_write_int(file, "seq", j->seq, err)) ||
         (rc = mo_h5_attr_write_str(file, "trial_kind", j->trial_kind, err)) ||
-        (j->spec_text && (rc = write_text(file, j, T_SPEC, width[T_SPEC], scratch, path, err))) ||
+        (j->spec_text &&
+         (rc = write_text(file, j, T_SPEC, width[T_SPEC], lens[T_SPEC], scratch, path, err))) ||
         (rc = group_create(file, "parameters", path, err)) ||
-        (rc = write_text(file, j, T_NAME, width[T_NAME], scratch, path, err)) ||
-        (rc = write_text(file, j, T_TYPE, width[T_TYPE], scratch, path, err)) ||
+        (rc = write_text(file, j, T_NAME, width[T_NAME], lens[T_NAME], scratch, path, err)) ||
+        (rc = write_text(file, j, T_TYPE, width[T_TYPE], lens[T_TYPE], scratch, path, err)) ||
         (rc = group_create(file, "trials", path, err)) ||
         (rc = write_columns(file, trial_cols, sizeof trial_cols / sizeof *trial_cols, j->trials,
                             sizeof *j->trials, n, scratch, err)) ||
@@ -211,7 +208,7 @@ static int write_body(hid_t file, const mo_sweep_journal_t *j, const char *path,
                                 err)))
         return rc;
     for (int t = T_PARAMS; t <= T_ERROR; t++)
-        if ((rc = write_text(file, j, t, width[t], scratch, path, err)))
+        if ((rc = write_text(file, j, t, width[t], lens[t], scratch, path, err)))
             return rc;
     if ((rc = group_create(file, "reports", path, err)))
         return rc;
@@ -219,10 +216,9 @@ static int write_body(hid_t file, const mo_sweep_journal_t *j, const char *path,
                          sizeof *j->reports, j->n_reports, scratch, err);
 }
 
-/* The core driver's buffer, kept when HDF5 closes the in-memory file: the bytes of a properly
- * closed file, taken without a copy. Not H5Fget_file_image: in HDF5 before 1.14.7 it clears
- * the superblock's status flags in the copy without updating the checksum, so a file in the
- * 1.8 format taken that way cannot be opened (HDFGroup/hdf5#1915). */
+/* The core driver's buffer, kept when HDF5 closes the in-memory file: a properly closed
+ * file's bytes without a copy. Not H5Fget_file_image: before HDF5 1.14.7 it clears the status
+ * flags in the copy without updating the checksum, so 1.8-format images fail (hdf5#1915). */
 typedef struct {
     void *mem;
     size_t size;
@@ -288,6 +284,25 @@ static size_t image_length(const image_t *im)
     return eof >= 48 && eof <= im->size ? (size_t)eof : 0;
 }
 
+/* String lengths, measured once for widths and fill; *size: largest table, *text: the sum. */
+static void measure(const mo_sweep_journal_t *j, size_t *all, size_t **lens, size_t *width,
+                    size_t *size, size_t *text)
+{
+    for (size_t t = 0, at = 0; t < N_TEXT; t++) {
+        size_t count = text_count(j, (int)t), longest = 0;
+        lens[t] = all + at;
+        at += count;
+        for (size_t i = 0; i < count; i++) {
+            const char *s = text_at(j, (int)t, i);
+            lens[t][i] = s ? strlen(s) : 0;
+            longest = lens[t][i] > longest ? lens[t][i] : longest;
+        }
+        width[t] = longest + 1;
+        *size = count * width[t] > *size ? count * width[t] : *size;
+        *text += count * width[t];
+    }
+}
+
 int mo_sj_write(const mo_sweep_journal_t *j, const char *path, mo_error_t *err)
 {
     return mo_sj_write_ex(j, path, 1, err);
@@ -298,6 +313,7 @@ int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, m
     int rc = 0;
     hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID, file = H5I_INVALID_HID;
     char *scratch = NULL;
+    size_t *lens_all = NULL;
     mo_buf_t mem_name = {0};
     image_t im = {NULL, 0};
     H5FD_file_image_callbacks_t cb = {image_malloc, image_memcpy,     image_realloc,
@@ -310,19 +326,13 @@ int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, m
      * driver's buffer sized for the whole file (it zeroes each piece it grows by, and fresh
      * pages cost more than filling them). */
     size_t n = j->n_trials, width[N_TEXT], cells = n * (j->dim ? j->dim : 1);
-    size_t size = cells > j->n_reports ? cells * 8 : j->n_reports * 8, text = 0;
-    for (int t = 0; t < N_TEXT; t++) {
-        size_t count = text_count(j, t);
-        width[t] = 1;
-        for (size_t i = 0; i < count; i++) {
-            const char *s = text_at(j, t, i);
-            size_t len = s ? strlen(s) + 1 : 1;
-            width[t] = len > width[t] ? len : width[t];
-        }
-        size = count * width[t] > size ? count * width[t] : size;
-        text += count * width[t];
-    }
-    if (!(scratch = malloc(size ? size : 1))) {
+    size_t size = cells > j->n_reports ? cells * 8 : j->n_reports * 8, text = 0, counts = 0;
+    size_t *lens[N_TEXT];
+    for (int t = 0; t < N_TEXT; t++)
+        counts += text_count(j, t);
+    if ((lens_all = malloc((counts ? counts : 1) * sizeof *lens_all)))
+        measure(j, lens_all, lens, width, &size, &text);
+    if (!lens_all || !(scratch = malloc(size ? size : 1))) {
         rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", path);
         goto out;
     }
@@ -340,7 +350,7 @@ int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, m
         rc = mo_errorf(err, MO_EIO, "%s: cannot create an HDF5 file in memory", path);
         goto out;
     }
-    if ((rc = write_body(file, j, path, scratch, width, err)))
+    if ((rc = write_body(file, j, path, scratch, width, lens, err)))
         goto out;
     herr_t closed = H5Fclose(file);
     file = H5I_INVALID_HID;
@@ -358,6 +368,7 @@ out:
         H5Pclose(fcpl);
     free(im.mem);
     free(scratch);
+    free(lens_all);
     mo_buf_free(&mem_name);
     return rc;
 }

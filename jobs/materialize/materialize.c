@@ -1,10 +1,13 @@
 /* materialize.c - `kind: materialize`: windowed features from events into the stores
  *
  * Every rank reads a contiguous block of the source, sends each event to the rank that owns
- * its entity (shuffle.c), sorts what it received by (entity, ts, created) and computes every
- * feature in one pass per feature (windows.c). The rows inside the materialised range go to
- * the offline store (io/feature_store.h, parallel HDF5, each rank its slab) whose online table
- * holds the latest row per entity, and to Redis when configured (io/redis_online.h).
+ * its entity (shuffle.c), sorts what it received by (entity, ts, created) and keeps the rows
+ * inside the materialised range. Their features are computed while the offline store is
+ * written (io/feature_store.h, parallel HDF5, each rank its slab, whose online table holds the
+ * latest row per entity): a block of rows at a time, each feature in one pass over the
+ * entities of the block (windows.c), so a rank holds its events and one block of features,
+ * never every feature of every row. Redis, when configured, gets the same values
+ * (io/redis_online.h).
  *
  * Incremental runs start where the store's last range ends: features still look back into
  * older events (they are read again from the source), only the new rows are added, merged
@@ -27,7 +30,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* Debug log (--log-level debug --log-all-ranks): this rank's time, CPU time and memory after
+ * each phase, the profile the benchmark's notes come from. */
+static void phase_log(const char *phase, double t0)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    long rss = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            rss = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    mo_log_debug("materialize", "phase %s: %.3f s, cpu %.3f s, rss %.1f MiB, peak %.1f MiB", phase,
+                 mo_time_mono() - t0, cpu, (double)rss / 1024.0, (double)ru.ru_maxrss / 1024.0);
+}
 
 static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
 {
@@ -43,42 +67,43 @@ static void destroy(void *job)
     mat_spec_free(s);
 }
 
-/* One view's rows on this rank, in store order. */
+/* One view's rows on this rank, in store order. Row r is event src[r] (>= 0) or old row
+ * -(src[r] + 1); src NULL: row r is event r, and hash, ts and created are the events'. The
+ * feature values are not kept: view_values computes them a block of rows at a time when the
+ * store is written, so a rank never holds every feature of every row. */
 typedef struct {
     int64_t n;
     const char **keys;
     uint64_t *hash;
     int64_t *ts, *created;
-    double **cols; /* n_features columns */
-    size_t n_features;
+    int64_t *src;
+    int own;          /* hash, ts and created are this struct's (else the events') */
     mo_fs_rows_t old; /* incremental: the store's rows of this rank's range */
 } view_rows_t;
 
 static void view_rows_free(view_rows_t *v)
 {
     free(v->keys);
-    free(v->hash);
-    free(v->ts);
-    free(v->created);
-    for (size_t f = 0; v->cols && f < v->n_features; f++)
-        free(v->cols[f]);
-    free(v->cols);
+    if (v->own) {
+        free(v->hash);
+        free(v->ts);
+        free(v->created);
+    }
+    free(v->src);
     mo_fs_rows_free(&v->old);
     memset(v, 0, sizeof *v);
 }
 
-static int view_rows_alloc(view_rows_t *v, int64_t n, size_t nf, mo_error_t *err)
+static int view_rows_alloc(view_rows_t *v, int64_t n, int with_src, mo_error_t *err)
 {
     size_t m = n > 0 ? (size_t)n : 1;
-    v->n_features = nf;
+    v->own = 1;
     v->keys = mo_calloc(m, sizeof *v->keys);
     v->hash = mo_calloc(m, sizeof *v->hash);
     v->ts = mo_calloc(m, sizeof *v->ts);
     v->created = mo_calloc(m, sizeof *v->created);
-    v->cols = mo_calloc(nf, sizeof *v->cols);
-    int ok = v->keys && v->hash && v->ts && v->created && v->cols;
-    for (size_t f = 0; ok && f < nf; f++)
-        ok = (v->cols[f] = mo_calloc(m, sizeof(double))) != NULL;
+    v->src = with_src ? mo_calloc(m, sizeof *v->src) : NULL;
+    int ok = v->keys && v->hash && v->ts && v->created && (!with_src || v->src);
     return ok ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory for %lld feature rows", (long long)n);
 }
 
@@ -94,7 +119,9 @@ static int entity_groups(const mo_events_t *ev, int64_t **starts, int64_t *n_gro
             strcmp(ev->pool + ev->key_off[i], ev->pool + ev->key_off[i - 1]) != 0)
             g[k++] = i;
     g[k] = ev->n;
-    *starts = g;
+    /* Shrink to fit: one entry a group, not a row. */
+    int64_t *fit = realloc(g, ((size_t)k + 1) * sizeof *g);
+    *starts = fit ? fit : g;
     *n_groups = k;
     return 0;
 }
@@ -119,7 +146,7 @@ static int merge_old(view_rows_t *v, mo_error_t *err)
     if (o->n == 0)
         return 0;
     view_rows_t m = {0};
-    int rc = view_rows_alloc(&m, v->n + o->n, v->n_features, err);
+    int rc = view_rows_alloc(&m, v->n + o->n, 1, err);
     int64_t i = 0, j = 0, k = 0;
     while (!rc && (i < v->n || j < o->n)) {
         if (j == o->n || (i < v->n && new_before_old(v, i, o, j))) {
@@ -127,16 +154,14 @@ static int merge_old(view_rows_t *v, mo_error_t *err)
             m.hash[k] = v->hash[i];
             m.ts[k] = v->ts[i];
             m.created[k] = v->created[i];
-            for (size_t f = 0; f < v->n_features; f++)
-                m.cols[f][k] = v->cols[f][i];
+            m.src[k] = v->src ? v->src[i] : i;
             i++;
         } else {
             m.keys[k] = o->pool + o->key_off[j];
             m.hash[k] = o->hash[j];
             m.ts[k] = o->event_ts[j];
             m.created[k] = o->created_ts[j];
-            for (size_t f = 0; f < v->n_features; f++)
-                m.cols[f][k] = o->values[(size_t)j * o->n_features + f];
+            m.src[k] = -(j + 1);
             j++;
         }
         k++;
@@ -164,44 +189,128 @@ typedef struct {
     mo_fs_t *old;      /* incremental: the store as it was */
     view_rows_t *rows; /* per view */
     int64_t new_rows;  /* on this rank */
+    double *scratch;   /* view_values: one feature over the events of a block's entities */
+    int64_t *gstart;   /* and their group starts, from 0 */
+    int64_t scratch_n, gstart_n;
 } mat_run_t;
 
-/* Compute view v's features and keep the rows inside [start, end). */
+/* Make this rank's rows of view vi: the events inside [start, end). */
 static int compute_view(mat_run_t *m, size_t vi, mo_error_t *err)
 {
-    const mat_view_t *view = &m->s->views[vi];
     mo_events_t *ev = &m->ev;
+    view_rows_t *v = &m->rows[vi];
     int64_t keep = 0;
     for (int64_t i = 0; i < ev->n; i++)
         keep += ev->ts[i] >= m->start && ev->ts[i] < m->end;
-    view_rows_t *v = &m->rows[vi];
-    double *all = mo_calloc(ev->n ? (size_t)ev->n : 1, sizeof *all);
-    int rc = all ? view_rows_alloc(v, keep, view->n_features, err)
-                 : mo_errorf(err, MO_ENOMEM, "out of memory");
-    for (size_t f = 0; !rc && f < view->n_features; f++) {
-        const mat_feature_t *feat = &view->features[f];
-        rc =
-            mo_window_compute(feat->agg, feat->window_us, ev->ts, ev->created, ev->vals + feat->col,
-                              ev->n_values, ev->n, m->groups, m->n_groups, all, err);
-        int64_t k = 0;
-        for (int64_t i = 0; !rc && i < ev->n; i++)
-            if (ev->ts[i] >= m->start && ev->ts[i] < m->end)
-                v->cols[f][k++] = all[i];
+    int rc = 0;
+    if (keep == ev->n) { /* every event is a row: borrow its columns */
+        v->keys = mo_calloc(ev->n ? (size_t)ev->n : 1, sizeof *v->keys);
+        if (!v->keys)
+            rc = mo_errorf(err, MO_ENOMEM, "out of memory for %lld feature rows", (long long)ev->n);
+        v->hash = ev->hash;
+        v->ts = ev->ts;
+        v->created = ev->created;
+    } else {
+        rc = view_rows_alloc(v, keep, 1, err);
     }
-    free(all);
     int64_t k = 0;
     for (int64_t i = 0; !rc && i < ev->n; i++) {
         if (ev->ts[i] < m->start || ev->ts[i] >= m->end)
             continue;
         v->keys[k] = ev->pool + ev->key_off[i];
-        v->hash[k] = ev->hash[i];
-        v->ts[k] = ev->ts[i];
-        v->created[k] = ev->created[i];
+        if (v->own) {
+            v->hash[k] = ev->hash[i];
+            v->ts[k] = ev->ts[i];
+            v->created[k] = ev->created[i];
+            v->src[k] = i;
+        }
         k++;
     }
     v->n = keep;
     m->new_rows = keep;
     return rc;
+}
+
+/* The group (entity) of event e: the last g with groups[g] <= e. */
+static int64_t group_of(const mat_run_t *m, int64_t e)
+{
+    int64_t lo = 0, hi = m->n_groups; /* groups[lo] <= e < groups[hi] */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (m->groups[mid] <= e)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int grow(void **p, int64_t *cap, int64_t want, size_t elem)
+{
+    if (want <= *cap)
+        return 0;
+    void *q = realloc(*p, (size_t)want * elem);
+    if (!q)
+        return MO_ENOMEM;
+    *p = q;
+    *cap = want;
+    return 0;
+}
+
+typedef struct {
+    mat_run_t *m;
+    size_t vi;
+} view_ctx_t;
+
+/* mo_fs_values_fn: the features of rows [first, first + count) of a view. The windows of an
+ * event depend only on its entity's events, so the entities of the block's events are
+ * computed whole (an entity that straddles two blocks is computed twice: at most two
+ * entities a block); old rows (incremental) keep their stored values. */
+static int view_values(void *ctx, int64_t first, int64_t count, double *const *out, mo_error_t *err)
+{
+    mat_run_t *m = ((view_ctx_t *)ctx)->m;
+    size_t vi = ((view_ctx_t *)ctx)->vi;
+    const mat_view_t *view = &m->s->views[vi];
+    const view_rows_t *v = &m->rows[vi];
+    const mo_events_t *ev = &m->ev;
+    int64_t e_lo = INT64_MAX, e_hi = -1;
+    for (int64_t r = first; r < first + count; r++) {
+        int64_t e = v->src ? v->src[r] : r;
+        if (e >= 0) {
+            e_lo = e < e_lo ? e : e_lo;
+            e_hi = e > e_hi ? e : e_hi;
+        }
+    }
+    int64_t g0 = 0, g1 = 0, base = 0, span = 0;
+    if (e_hi >= 0) {
+        g0 = group_of(m, e_lo);
+        g1 = group_of(m, e_hi) + 1;
+        base = m->groups[g0];
+        span = m->groups[g1] - base;
+        if (grow((void **)&m->scratch, &m->scratch_n, span, sizeof *m->scratch) ||
+            grow((void **)&m->gstart, &m->gstart_n, g1 - g0 + 1, sizeof *m->gstart))
+            return mo_errorf(err, MO_ENOMEM, "out of memory for %lld events' features",
+                             (long long)span);
+        for (int64_t g = g0; g <= g1; g++)
+            m->gstart[g - g0] = m->groups[g] - base;
+    }
+    for (size_t f = 0; f < view->n_features; f++) {
+        const mat_feature_t *feat = &view->features[f];
+        if (span) {
+            int rc =
+                mo_window_compute(feat->agg, feat->window_us, ev->ts + base, ev->created + base,
+                                  ev->vals + (size_t)base * ev->n_values + feat->col, ev->n_values,
+                                  span, m->gstart, g1 - g0, m->scratch, err);
+            if (rc)
+                return rc;
+        }
+        for (int64_t r = first; r < first + count; r++) {
+            int64_t e = v->src ? v->src[r] : r;
+            out[f][r - first] = e >= 0 ? m->scratch[e - base]
+                                       : v->old.values[(size_t)(-e - 1) * v->old.n_features + f];
+        }
+    }
+    return 0;
 }
 
 /* Incremental: the store's view must have the same features; read this rank's old rows. */
@@ -243,9 +352,11 @@ static int write_stores(mat_run_t *m, mo_error_t *err)
     for (size_t v = 0; v < s->n_views; v++)
         total_f += s->views[v].n_features;
     feats = mo_calloc(total_f ? total_f : 1, sizeof *feats);
-    if (!views || !feats) {
+    view_ctx_t *ctx = mo_calloc(s->n_views, sizeof *ctx);
+    if (!views || !feats || !ctx) {
         free(views);
         free(feats);
+        free(ctx);
         return mo_errorf(err, MO_ENOMEM, "out of memory");
     }
     size_t k = 0;
@@ -263,8 +374,11 @@ static int write_stores(mat_run_t *m, mo_error_t *err)
                                   .hash = m->rows[v].hash,
                                   .event_ts = m->rows[v].ts,
                                   .created_ts = m->rows[v].created,
-                                  .values = (const double *const *)m->rows[v].cols,
-                                  .no_compression = s->no_compression};
+                                  .values_fn = view_values,
+                                  .values_ctx = &ctx[v],
+                                  .no_compression = s->no_compression,
+                                  .block_rows = s->block_rows};
+        ctx[v] = (view_ctx_t){m, v};
         for (size_t f = 0; f < sv->n_features; f++, k++)
             feats[k] = (mo_fs_feature_t){sv->features[f].name, mo_agg_names[sv->features[f].agg],
                                          sv->features[f].column, sv->features[f].window_us};
@@ -272,6 +386,7 @@ static int write_stores(mat_run_t *m, mo_error_t *err)
     int rc = mat_store_write(s->offline_path, m->comm, views, s->n_views, err);
     free(views);
     free(feats);
+    free(ctx);
     return rc;
 }
 
@@ -285,22 +400,40 @@ static int write_redis(mat_run_t *m, mo_error_t *err)
     for (size_t v = 0; !rc && v < s->n_views; v++) {
         const view_rows_t *rows = &m->rows[v];
         const mat_view_t *sv = &s->views[v];
-        const char **names = mo_calloc(sv->n_features, sizeof *names);
+        size_t nf = sv->n_features;
+        const char **names = mo_calloc(nf, sizeof *names);
         const char **keys = mo_calloc(rows->n ? (size_t)rows->n : 1, sizeof *keys);
         int64_t *ts = mo_calloc(rows->n ? (size_t)rows->n : 1, sizeof *ts);
-        double *vals = mo_calloc((rows->n ? (size_t)rows->n : 1) * sv->n_features, sizeof *vals);
-        if (!names || !keys || !ts || !vals)
-            rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-        int64_t n = 0;
+        double **blk = mo_calloc(nf, sizeof *blk);
+        int64_t n = 0, bn = MO_FS_BLOCK_ROWS;
+        for (size_t f = 0; blk && f < nf; f++)
+            if (!(blk[f] = mo_mallocarray((size_t)bn, sizeof **blk)))
+                rc = MO_ENOMEM;
+        /* The last rows first, then their features, a block of rows at a time as the store
+         * was written. */
         for (int64_t i = 0; !rc && i < rows->n; i++) {
             if (i + 1 < rows->n && rows->hash[i + 1] == rows->hash[i] &&
                 !strcmp(rows->keys[i + 1], rows->keys[i]))
                 continue; /* not the entity's last row */
             keys[n] = rows->keys[i];
             ts[n] = rows->ts[i];
-            for (size_t f = 0; f < sv->n_features; f++)
-                vals[(size_t)n * sv->n_features + f] = rows->cols[f][i];
             n++;
+        }
+        double *vals = mo_calloc((n ? (size_t)n : 1) * nf, sizeof *vals);
+        if (rc || !names || !keys || !ts || !blk || !vals)
+            rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+        view_ctx_t ctx = {m, v};
+        for (int64_t lo = 0, j = 0; !rc && lo < rows->n; lo += bn) {
+            int64_t cnt = rows->n - lo < bn ? rows->n - lo : bn;
+            rc = view_values(&ctx, lo, cnt, blk, err);
+            for (int64_t i = lo; !rc && i < lo + cnt; i++) {
+                if (i + 1 < rows->n && rows->hash[i + 1] == rows->hash[i] &&
+                    !strcmp(rows->keys[i + 1], rows->keys[i]))
+                    continue;
+                for (size_t f = 0; f < nf; f++)
+                    vals[(size_t)j * nf + f] = blk[f][i - lo];
+                j++;
+            }
         }
         for (size_t f = 0; !rc && f < sv->n_features; f++)
             names[f] = sv->features[f].name;
@@ -315,6 +448,9 @@ static int write_redis(mat_run_t *m, mo_error_t *err)
         free(keys);
         free(ts);
         free(vals);
+        for (size_t f = 0; blk && f < nf; f++)
+            free(blk[f]);
+        free(blk);
     }
     mo_redis_close(r);
     int64_t tw = 0, ts_ = 0, before;
@@ -382,10 +518,13 @@ static int read_and_shuffle(mat_run_t *m, mo_error_t *err)
         rc = mo_comm_agree(m->comm, mo_events_read(&m->ev, &m->s->source, first, last - first, err),
                            err);
     double t1 = mo_time_mono();
+    phase_log("read", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, mo_comm_shuffle_events(&m->ev, m->comm, err), err);
+    phase_log("shuffle", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, mo_events_sort(&m->ev, err), err);
+    phase_log("sort", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, entity_groups(&m->ev, &m->groups, &m->n_groups, err), err);
     int64_t ents = m->n_groups, all_ents = 0, before;
@@ -447,8 +586,10 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         rc = mo_comm_agree(ctx->comm, rank == 0 ? local : 0, err);
     mo_fs_close(m.old); /* the old store is in memory now; it is about to be replaced */
     m.old = NULL;
+    phase_log("rows", t0);
     if (!rc)
         rc = write_stores(&m, err);
+    phase_log("store", t0);
     int64_t rows_now = 0, all_rows = 0, before;
     for (size_t v = 0; m.rows && v < m.s->n_views; v++)
         rows_now = m.rows[v].n;
@@ -474,6 +615,8 @@ done:
     free(m.rows);
     free(m.ranges);
     free(m.groups);
+    free(m.scratch);
+    free(m.gstart);
     mo_events_free(&m.ev);
     mo_fs_close(m.old);
     return rc;

@@ -39,7 +39,8 @@ typedef struct {
     int64_t start_us, end_us;
     int incremental;
     const char *offline_path;
-    int no_compression;    /* offline.compression: none */
+    int no_compression;    /* offline.compression: none (the default) */
+    int64_t block_rows;    /* offline.block_rows: rows per write block (0: the store's default) */
     const char *redis_url; /* NULL: the HDF5 online table only */
     const char *project;
     mo_entity_type_t entity_type;

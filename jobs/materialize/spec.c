@@ -180,10 +180,14 @@ static int read_stores(mat_spec_t *s, mo_cfg_node_t *root, mo_error_t *err)
         rc = mo_cfg_get_map(root, "offline", MO_CFG_REQUIRED, &off, err);
     if (!rc)
         rc = mo_cfg_get_string(off, "path", MO_CFG_REQUIRED, &s->offline_path, err);
-    int comp = 0;
+    /* Uncompressed by default: zlib was over half of a materialisation's CPU time, and plain
+     * datasets are written by each rank independently (docs/spec.md has the sizes). */
+    int comp = 1;
     if (!rc)
         rc = mo_cfg_get_enum(off, "compression", 0, compression_names, &comp, err);
     s->no_compression = comp == 1;
+    if (!rc)
+        rc = mo_cfg_get_int(off, "block_rows", 0, 1, INT64_C(1) << 30, &s->block_rows, err);
     if (!rc)
         rc = mo_cfg_get_map(root, "online", 0, &on, err);
     if (!rc)

@@ -15,7 +15,6 @@
 #include "tests/unit.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +549,49 @@ static void test_feature_store__bad_arguments(void)
     mo_fs_close(fs);
 }
 
+/* values_fn: the rows' values, block by block. */
+static int values_of(void *ctx, int64_t first, int64_t count, double *const *out, mo_error_t *err)
+{
+    const rows_t *r = ctx;
+    memcpy(out[0], r->v0 + first, (size_t)count * sizeof(double));
+    memcpy(out[1], r->v1 + first, (size_t)count * sizeof(double));
+    return first + count > r->n ? mo_errorf(err, MO_EINVAL, "rows past the end") : 0;
+}
+
+/* Values computed per block (1, 2 or 4 rows; compressed or not) equal values given whole. */
+static void test_feature_store__values_fn_in_blocks_equals_columns(void)
+{
+    rows_t r, b = make_rows(6, k6, ts6), none = {0};
+    mo_error_t err = {0};
+    char path[512];
+    mo_fs_t *ref = open_store(write_store("blocks-ref.h5", &r)), *fs;
+    for (int64_t block = 1; block <= 4; block *= 2) {
+        mo_fs_view_t v[2] = {view_of("tx", &b), view_of("empty", &none)};
+        v[0].values = NULL;
+        v[0].values_fn = values_of;
+        v[0].values_ctx = &b;
+        v[0].block_rows = block;
+        v[0].no_compression = block == 2;
+        snprintf(path, sizeof path, "%s/blocks%lld.h5", mo_test_tmpdir(), (long long)block);
+        CU_ASSERT_EQUAL_FATAL(write_local(path, v, 2, &err), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fs = open_store(path));
+        mo_fs_rows_t a;
+        CU_ASSERT_EQUAL_FATAL(mo_fs_read_rows(fs, "tx", 0, 6, &a, &err), 0);
+        for (int64_t i = 0; i < 6; i++)
+            CU_ASSERT(a.values[i * NF] == r.v0[i] && a.values[i * NF + 1] == r.v1[i]);
+        double x[NF], y[NF];
+        int64_t ta, tc;
+        for (int i = 0, fa, fc; i < 3; i++) {
+            CU_ASSERT_EQUAL(mo_fs_online_get(fs, "tx", k6[i], &fa, &ta, x, &err), 0);
+            CU_ASSERT_EQUAL(mo_fs_online_get(ref, "tx", k6[i], &fc, &tc, y, &err), 0);
+            CU_ASSERT(fa && fc && ta == tc && !memcmp(x, y, sizeof x));
+        }
+        mo_fs_rows_free(&a);
+        mo_fs_close(fs);
+    }
+    mo_fs_close(ref);
+}
+
 /* A write given up after any number of steps (another rank failed there) closes cleanly and
  * leaves the store that was there, and no temp file. */
 static void test_feature_store__write_given_up_midway_keeps_the_old_store(void)
@@ -646,6 +688,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_feature_store__inspect_summarises_views),
     MO_TEST(test_feature_store__bad_arguments),
     MO_TEST(test_feature_store__write_given_up_midway_keeps_the_old_store),
+    MO_TEST(test_feature_store__values_fn_in_blocks_equals_columns),
     MO_TEST(test_feature_store__writer_steps_bad_arguments),
     CU_TEST_INFO_NULL,
 };

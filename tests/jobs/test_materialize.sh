@@ -71,9 +71,9 @@ for np in 2 3; do
   expect_exit 0
 done
 
-case_ "offline.compression: none stores the same rows, uncompressed"
+case_ "offline.compression: deflate stores the same rows, compressed; the default is none"
 spec mc.yml storec.h5
-sed -i 's/offline: {path: storec.h5}/offline: {path: storec.h5, compression: none}/' mc.yml
+sed -i 's/offline: {path: storec.h5}/offline: {path: storec.h5, compression: deflate}/' mc.yml
 mpi 2 run mc.yml --output runs/mc
 expect_exit 0
 maestro features export storec.h5 --view activity -o expc.csv
@@ -82,10 +82,42 @@ expect_exit 0
 run "$PY" -c "
 import h5py
 f = h5py.File('storec.h5')
-assert f['views/activity/cnt_1h'].compression is None, f['views/activity/cnt_1h'].compression
-assert h5py.File('store1.h5')['views/activity/cnt_1h'].compression == 'gzip'
+assert f['views/activity/cnt_1h'].compression == 'gzip', f['views/activity/cnt_1h'].compression
+assert h5py.File('store1.h5')['views/activity/cnt_1h'].compression is None
 print('ok')"
 expect_exit 0
+
+# same_store A B - every dataset of two stores equal (rows, index, online table), NaN == NaN
+same_store() {
+  run "$PY" -c "
+import h5py, numpy as np
+a, b = h5py.File('$1'), h5py.File('$2')
+names = []
+a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+nb = []
+b.visititems(lambda n, o: nb.append(n) if isinstance(o, h5py.Dataset) else None)
+assert sorted(names) == sorted(nb), (names, nb)
+for n in names:
+    x, y = a[n][()], b[n][()]
+    assert x.shape == y.shape and x.dtype == y.dtype, n
+    same = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == 'f' else x == y
+    assert same.all(), n
+print('ok', len(names), 'datasets')"
+}
+
+# Blocks of 7 rows: entities straddle blocks and ranks, a rank's first and last blocks are
+# partial; compressed blocks rewrite partial chunks collectively.
+for np in 1 2 3; do
+  for comp in none deflate; do
+    case_ "writing in blocks of 7 rows on $np ranks ($comp) gives the same store"
+    spec mb$np$comp.yml storeb$np$comp.h5
+    sed -i "s/offline: {path: storeb$np$comp.h5}/offline: {path: storeb$np$comp.h5, compression: $comp, block_rows: 7}/" mb$np$comp.yml
+    mpi $np run mb$np$comp.yml --output runs/mb$np$comp
+    expect_exit 0
+    same_store store1.h5 storeb$np$comp.h5
+    expect_exit 0
+  done
+done
 
 case_ "the online table holds each entity's latest row"
 maestro features online store2.h5 --view activity --entity c007 --json
