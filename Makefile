@@ -1,6 +1,9 @@
 # Makefile - a thin wrapper over CMake. `make demo` and `make test` are all a user needs.
 BUILD    ?= build
 ASAN     ?= build-asan
+FUZZ     ?= build-fuzz
+# Seconds each fuzz harness runs under `make fuzz`.
+FUZZ_TIME ?= 60
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 # Warnings are errors in CI (CI=true), and wherever WERROR=ON is given.
 WERROR   ?= $(if $(CI),ON,OFF)
@@ -12,7 +15,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-.PHONY: all deps build test test-unit test-sanitize demo format clean
+.PHONY: all deps build test test-unit test-sanitize fuzz demo format clean
 
 all: build
 
@@ -39,6 +42,15 @@ test-sanitize: deps
 	cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 
+# Every tests/fuzz/ harness under libFuzzer (clang, ASan + UBSan) for FUZZ_TIME seconds each,
+# starting from its saved corpus; new inputs go to $(FUZZ)/corpus/, crashes to
+# $(FUZZ)/crashes/ (scripts/fuzz.sh; docs/reliability.md).
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ) -DMAESTRO_FUZZ=ON -DMAESTRO_SANITIZE=address,undefined \
+	      -DMAESTRO_CUDA=off -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(FUZZ) -j$(JOBS)
+	scripts/fuzz.sh $(FUZZ) $(FUZZ_TIME)
+
 demo: build
 	@scripts/demo.sh $(BUILD)/maestro
 
@@ -46,4 +58,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

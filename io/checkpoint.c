@@ -364,7 +364,7 @@ int mo_ckpt_write(const mo_ckpt_t *c, const char *path, int64_t step, mo_error_t
     hid_t file = H5I_INVALID_HID;
     char *tmp = NULL;
     MO_ASSERT(c && path);
-    if ((rc = mo_h5_create_tmp(&file, &tmp, path, err)) ||
+    if ((rc = mo_h5_create_tmp_sum(&file, &tmp, path, err)) ||
         (rc = mo_h5_attr_write_str(file, "kind", "checkpoint", err)) ||
         (rc = mo_h5_attr_write_int(file, "format_version", MO_CKPT_FORMAT_VERSION, err)) ||
         (rc = mo_h5_attr_write_int(file, "step", step, err)))
@@ -517,7 +517,10 @@ int mo_ckpt_load(mo_ckpt_t **out, const char *path, mo_error_t *err)
     if (!out)
         return mo_errorf(err, MO_EINVAL, "mo_ckpt_load: NULL output");
     *out = NULL;
-    if ((rc = mo_h5_open(&file, path, H5P_DEFAULT, err)))
+    if (!path || !*path)
+        return mo_errorf(err, MO_EINVAL, "mo_ckpt_load: empty path");
+    /* The checksum first: HDF5 never parses a damaged checkpoint. */
+    if ((rc = mo_h5_verify(path, 1, err)) || (rc = mo_h5_open(&file, path, H5P_DEFAULT, err)))
         goto out;
     if ((rc = mo_ckpt_create(&c, err)))
         goto out;

@@ -5,7 +5,8 @@
  * what was put is what is got back, bit for bit, and that a file is complete or absent.
  *
  * Files live in a folder as `ckpt-<step, 12 digits>.h5` (kind = "checkpoint",
- * format_version = 1). mo_ckpt_save writes one atomically (temp + fsync + rename), then
+ * format_version = 1, a SHA-256 of the file in its user block: io/h5.h). mo_ckpt_save writes
+ * one atomically (temp + fsync + rename), then
  * removes the oldest beyond `keep`. mo_ckpt_latest finds the newest complete one (temp files
  * of an interrupted write are ignored).
  */
@@ -64,7 +65,12 @@ int mo_ckpt_save(const mo_ckpt_t *c, const char *dir, int64_t step, int keep, ch
                  mo_error_t *err);
 /* Path of the newest checkpoint in `dir` (caller frees); MO_ENOTFOUND when there is none. */
 int mo_ckpt_latest(char **path, const char *dir, mo_error_t *err);
-/* Read a checkpoint file; MO_EFORMAT when it is not one (kind, format_version). */
+/* Read a checkpoint file; MO_EFORMAT when it is damaged (its checksum does not match, or it
+ * has none) or not a checkpoint (kind, format_version). */
 int mo_ckpt_load(mo_ckpt_t **out, const char *path, mo_error_t *err);
+/* Load the newest good checkpoint of `dir`: a damaged one is skipped with a warning naming
+ * it and the one before is tried. *path gets its file (caller frees). MO_ENOTFOUND when there
+ * is none, MO_EFORMAT when every one is damaged. */
+int mo_ckpt_load_latest(mo_ckpt_t **out, char **path, const char *dir, mo_error_t *err);
 
 #endif

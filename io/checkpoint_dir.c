@@ -157,3 +157,49 @@ out:
     list_free(l, n);
     return rc;
 }
+
+int mo_ckpt_load_latest(mo_ckpt_t **out, char **path, const char *dir, mo_error_t *err)
+{
+    int rc = 0, n = 0;
+    struct dirent **l = NULL;
+    if (!out || !path)
+        return mo_errorf(err, MO_EINVAL, "mo_ckpt_load_latest: NULL output");
+    *out = NULL;
+    *path = NULL;
+    if (!dir || !*dir)
+        return mo_errorf(err, MO_EINVAL, "mo_ckpt_load_latest: empty directory");
+    if ((rc = list_dir(&l, &n, dir, err))) {
+        if (rc == MO_ENOTFOUND)
+            rc = mo_errorf(err, MO_ENOTFOUND, "no checkpoint in %s (no such directory)", dir);
+        goto out;
+    }
+    int damaged = 0;
+    for (int i = 0; i < n; i++) {
+        char *p = join(dir, l[i]->d_name);
+        if (!p) {
+            rc = mo_errorf(err, MO_ENOMEM, "%s: out of memory", dir);
+            goto out;
+        }
+        mo_error_t why = {0};
+        rc = mo_ckpt_load(out, p, &why);
+        if (rc == MO_EFORMAT) { /* damaged, or not ours: the one before may be good */
+            mo_log_warn("checkpoint", "skipping %s", why.msg);
+            damaged++;
+            free(p);
+            continue;
+        }
+        if (rc) {
+            if (err)
+                *err = why;
+            free(p);
+            goto out;
+        }
+        *path = p;
+        goto out;
+    }
+    rc = damaged ? mo_errorf(err, MO_EFORMAT, "no good checkpoint in %s (%d damaged)", dir, damaged)
+                 : mo_errorf(err, MO_ENOTFOUND, "no checkpoint in %s", dir);
+out:
+    list_free(l, n);
+    return rc;
+}

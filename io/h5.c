@@ -62,7 +62,19 @@ const char *mo_h5_dtype_name(hid_t type)
 
 /* ---- atomic files ------------------------------------------------------------------------ */
 
+static int create_tmp(hid_t *file, char **tmp_path, const char *path, int sum, mo_error_t *err);
+
 int mo_h5_create_tmp(hid_t *file, char **tmp_path, const char *path, mo_error_t *err)
+{
+    return create_tmp(file, tmp_path, path, 0, err);
+}
+
+int mo_h5_create_tmp_sum(hid_t *file, char **tmp_path, const char *path, mo_error_t *err)
+{
+    return create_tmp(file, tmp_path, path, 1, err);
+}
+
+static int create_tmp(hid_t *file, char **tmp_path, const char *path, int sum, mo_error_t *err)
 {
     int rc = 0;
     hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
@@ -95,7 +107,8 @@ int mo_h5_create_tmp(hid_t *file, char **tmp_path, const char *path, mo_error_t 
         goto out;
     }
     fcpl = H5Pcreate(H5P_FILE_CREATE);
-    if (fcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
+    if (fcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0 ||
+        (sum && H5Pset_userblock(fcpl, MO_H5_SUM_BLOCK) < 0)) {
         rc = mo_errorf(err, MO_EIO, "%s: cannot set up HDF5 file creation", path);
         goto out;
     }
@@ -137,12 +150,20 @@ int mo_h5_commit(hid_t *file, char **tmp_path, const char *path, mo_error_t *err
             mo_h5_abort(file, tmp_path);
         return mo_errorf(err, MO_EINVAL, "mo_h5_commit: no open temporary file");
     }
+    hsize_t block = 0;
+    hid_t fcpl = H5Fget_create_plist(*file);
+    if (fcpl >= 0) {
+        H5Pget_userblock(fcpl, &block);
+        H5Pclose(fcpl);
+    }
     herr_t closed = H5Fclose(*file);
     *file = H5I_INVALID_HID;
     if (closed < 0) {
         rc = mo_errorf(err, MO_EIO, "%s: cannot finish writing %s", path, *tmp_path);
         goto out;
     }
+    if (block == MO_H5_SUM_BLOCK && (rc = mo_h5_sum_write(*tmp_path, path, err)))
+        goto out;
     /* Data on disk before the name: a crash leaves the old file or the new, never half. */
     fsync_path(*tmp_path, O_RDONLY);
     if (rename(*tmp_path, path) != 0) {

@@ -45,6 +45,16 @@ const char *mo_h5_dtype_name(hid_t type);
  * name (caller-owned until commit/abort take it). File objects left open are closed by the
  * commit (the file is opened with H5F_CLOSE_STRONG), so data is never renamed half-flushed. */
 int mo_h5_create_tmp(hid_t *file, char **tmp_path, const char *path, mo_error_t *err);
+/* The same, with a checksum: the file gets a 512-byte user block (HDF5 skips it; h5py reads
+ * such files as usual) in which mo_h5_commit writes "MAESTRO-SHA256 1", the length and the
+ * SHA-256 of every byte after the block. mo_h5_verify checks it before HDF5 parses anything,
+ * so a truncated or altered file is told apart from a good one, and a damaged file never
+ * reaches HDF5's parser (docs/formats.md "Checksums"). */
+int mo_h5_create_tmp_sum(hid_t *file, char **tmp_path, const char *path, mo_error_t *err);
+/* Check a file's checksum: 0 when it matches; MO_EFORMAT when it does not (the message says
+ * damaged: truncated or altered) or, with `required`, when the file has none; 0 for a file
+ * without one when not required. MO_ENOTFOUND / MO_EIO as open and read say. */
+int mo_h5_verify(const char *path, int required, mo_error_t *err);
 /* Close, fsync and rename the temp over `path`. On failure the temp is removed. Always sets
  * *file = H5I_INVALID_HID and frees *tmp_path (NULL). */
 int mo_h5_commit(hid_t *file, char **tmp_path, const char *path, mo_error_t *err);

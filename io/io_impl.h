@@ -61,4 +61,10 @@ int mo_ckpt_write(const mo_ckpt_t *c, const char *path, int64_t step, mo_error_t
 int mo_h5_write_whole(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *buf, mo_error_t *err);
 
+/* ---- checksums (h5_sum.c) -----------------------------------------------------------------
+ * The user block of a checksummed file, and writing its header once HDF5 has closed the file
+ * (`path` names the final file in messages). */
+#define MO_H5_SUM_BLOCK 512
+int mo_h5_sum_write(const char *tmp_path, const char *path, mo_error_t *err);
+
 #endif

@@ -267,7 +267,7 @@ int mo_run_file_write(const char *path, const mo_run_record_t *r, mo_error_t *er
         return mo_errorf(err, MO_EINVAL, "mo_run_file_write: %s", r ? "empty path" : "NULL run");
     if ((rc = check_record(path, r, err)))
         return rc;
-    if ((rc = mo_h5_create_tmp(&file, &tmp, path, err)) ||
+    if ((rc = mo_h5_create_tmp_sum(&file, &tmp, path, err)) ||
         (rc = mo_h5_attr_write_str(file, "kind", "run", err)) ||
         (rc = mo_h5_attr_write_int(file, "format_version", MO_RUN_FORMAT_VERSION, err)) ||
         (rc = mo_h5_attr_write_str(file, "name", r->name, err)) ||

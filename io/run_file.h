@@ -77,5 +77,7 @@ int mo_run_file_write(const char *path, const mo_run_record_t *r, mo_error_t *er
 
 /* SHA-256 of a file's bytes as 64 hex digits into hex[65] (dataset provenance). */
 int mo_file_sha256(char hex[65], const char *path, mo_error_t *err);
+/* The same over the bytes from `offset` to the end. */
+int mo_file_sha256_from(char hex[65], const char *path, int64_t offset, mo_error_t *err);
 
 #endif

@@ -20,6 +20,11 @@
 
 int mo_file_sha256(char hex[65], const char *path, mo_error_t *err)
 {
+    return mo_file_sha256_from(hex, path, 0, err);
+}
+
+int mo_file_sha256_from(char hex[65], const char *path, int64_t offset, mo_error_t *err)
+{
     int rc = 0, fd = -1;
     unsigned char *buf = NULL, md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
@@ -37,6 +42,10 @@ int mo_file_sha256(char hex[65], const char *path, mo_error_t *err)
     }
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         rc = mo_errorf(err, MO_EIO, "%s: is a directory, not a file", path);
+        goto out;
+    }
+    if (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+        rc = mo_errorf(err, MO_EIO, "%s: cannot seek: %s", path, strerror(errno));
         goto out;
     }
     buf = mo_mallocarray(BLOCK_BYTES, 1);

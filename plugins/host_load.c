@@ -5,6 +5,7 @@
  * linker says how big the exported symbol is) no read past the end of the symbol. Messages
  * name the file and both ABI numbers, because the fix is always "rebuild X against Y".
  *
+ * A plugin file that is world-writable, or sits in a world-writable folder, is refused.
  * The search path is $MAESTRO_PLUGIN_PATH (colon separated; empty entries are skipped, since
  * in PATH they would mean the current folder), then the build's plugin folder, then the
  * install folder. `plugins list` dlopens each maestro-*.so lazily and reads the descriptor
@@ -177,6 +178,32 @@ static int check_descriptor(const maestro_plugin_t *d, int *abi_known, mo_error_
     return 0;
 }
 
+/* Anybody could replace a world-writable plugin, or drop one into a world-writable folder
+ * (sticky or not: a new maestro-<name>.so needs no one else's file), and dlopen runs its
+ * constructors at once: both are refused before anything of the file is loaded. */
+static int check_permissions(const char *file, mo_error_t *err)
+{
+    struct stat st;
+    if (stat(file, &st) == 0 && (st.st_mode & S_IWOTH))
+        return mo_errorf(err, MO_EPLUGIN,
+                         "refused: the file is world-writable (anybody could replace it); "
+                         "chmod o-w it");
+    const char *slash = strrchr(file, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == file)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH))
+        return mo_errorf(err, MO_EPLUGIN,
+                         "refused: its folder %.200s is world-writable (anybody could put a "
+                         "plugin there); chmod o-w it",
+                         dir);
+    return 0;
+}
+
 /* dlopen `file` and check its descriptor. On success *dl and *desc are set; on failure
  * nothing stays open. abi[] gets the plugin's ABI numbers when they were readable (else
  * stays {-1, -1}). */
@@ -186,7 +213,9 @@ static int open_checked(const char *file, int flags, void **dl, const maestro_pl
     *dl = NULL;
     *desc = NULL;
     abi[0] = abi[1] = -1;
-    int rc = 0, abi_known = 0;
+    int rc = check_permissions(file, err), abi_known = 0;
+    if (rc)
+        return rc;
     void *h = dlopen(file, flags);
     if (!h)
         return mo_errorf(err, MO_EPLUGIN, "cannot load: %s", dlerror());

@@ -264,9 +264,9 @@ int state_resume(trainer_t *t, mo_error_t *err)
 {
     char *dir = ckpt_dir(t), *path = NULL;
     mo_ckpt_t *c = NULL;
-    int rc = dir ? mo_ckpt_latest(&path, dir, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
-    if (!rc)
-        rc = mo_ckpt_load(&c, path, err);
+    /* The newest good one: a damaged checkpoint (a crash mid-copy, a bad disk) is skipped. */
+    int rc =
+        dir ? mo_ckpt_load_latest(&c, &path, dir, err) : mo_errorf(err, MO_ENOMEM, "out of memory");
     const model_t *m = &t->model;
     int64_t nf = 0, nout = 0, np = 0, ranks = 0;
     if (!rc)

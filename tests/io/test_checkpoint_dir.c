@@ -1,5 +1,7 @@
-/* test_checkpoint_dir.c - the checkpoint folder: save, prune, latest (io/checkpoint_dir.c) */
+/* test_checkpoint_dir.c - the checkpoint folder: save, prune, latest, damaged files skipped
+ * (io/checkpoint_dir.c), and the checksums that find them (io/h5_sum.c) */
 #include "io/checkpoint.h"
+#include "io/h5.h"
 #include "tests/unit.h"
 
 #include <dirent.h>
@@ -159,10 +161,88 @@ static void test_checkpoint_dir__bad_arguments(void)
     mo_ckpt_destroy(c);
 }
 
-static CU_TestInfo tests[] = {MO_TEST(test_checkpoint_dir__save_at_same_step_replaces),
-                              MO_TEST(test_checkpoint_dir__prune_keeps_newest),
-                              MO_TEST(test_checkpoint_dir__latest_ignores_temp_and_other_names),
-                              MO_TEST(test_checkpoint_dir__bad_arguments), CU_TEST_INFO_NULL};
+/* Flip one byte at `off` (from the end when negative) of dir/name, or cut the file to `len`. */
+static void damage(const char *dir, const char *name, long off, long cut_to)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (cut_to >= 0) {
+        CU_ASSERT_EQUAL_FATAL(truncate(p, cut_to), 0);
+        return;
+    }
+    FILE *f = fopen(p, "r+b");
+    CU_ASSERT_FATAL(f != NULL);
+    fseek(f, off, off < 0 ? SEEK_END : SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, off, off < 0 ? SEEK_END : SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+}
+
+static void test_checkpoint_dir__damaged_checkpoint_is_detected_and_skipped(void)
+{
+    const char *dir = fresh_dir("damaged");
+    save_value(dir, 1, 5, 1.0);
+    save_value(dir, 2, 5, 2.0);
+    save_value(dir, 3, 5, 3.0);
+    mo_error_t err = {0};
+    mo_ckpt_t *c = NULL;
+    char *path = NULL, p3[600];
+    snprintf(p3, sizeof p3, "%s/ckpt-000000000003.h5", dir);
+    CU_ASSERT_EQUAL(mo_h5_verify(p3, 1, &err), 0);
+    /* A bit flipped in the data: the digest tells. */
+    damage(dir, "ckpt-000000000003.h5", -100, -1);
+    CU_ASSERT_EQUAL(mo_ckpt_load(&c, p3, &err), MO_EFORMAT);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ckpt-000000000003.h5: damaged: checksum mismatch"));
+    /* Resume takes the one before. */
+    CU_ASSERT_EQUAL(mo_ckpt_load_latest(&c, &path, dir, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(path, "ckpt-000000000002.h5"));
+    double v = 0;
+    CU_ASSERT_EQUAL(mo_ckpt_get_double(c, "v", &v, &err), 0);
+    CU_ASSERT_DOUBLE_EQUAL(v, 2.0, 0);
+    mo_ckpt_destroy(c);
+    free(path);
+    /* Truncated: caught by the length alone. */
+    damage(dir, "ckpt-000000000002.h5", 0, 2000);
+    char p2[600];
+    snprintf(p2, sizeof p2, "%s/ckpt-000000000002.h5", dir);
+    CU_ASSERT_EQUAL(mo_h5_verify(p2, 1, &err), MO_EFORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "damaged: 2000 bytes where"));
+    /* The header itself hit: no checksum to trust, refused. */
+    damage(dir, "ckpt-000000000001.h5", 3, -1);
+    c = NULL;
+    CU_ASSERT_EQUAL(mo_ckpt_load_latest(&c, &path, dir, &err), MO_EFORMAT);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no good checkpoint in"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(3 damaged)"));
+}
+
+static void test_checkpoint_dir__a_file_without_checksum_is_not_loaded(void)
+{
+    const char *dir = fresh_dir("nosum");
+    char p[600];
+    snprintf(p, sizeof p, "%s/ckpt-000000000001.h5", dir);
+    hid_t f = H5I_INVALID_HID;
+    char *tmp = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL_FATAL(mo_h5_create_tmp(&f, &tmp, p, &err), 0);
+    CU_ASSERT_EQUAL(mo_h5_attr_write_str(f, "kind", "checkpoint", &err), 0);
+    CU_ASSERT_EQUAL(mo_h5_commit(&f, &tmp, p, &err), 0);
+    CU_ASSERT_EQUAL(mo_h5_verify(p, 0, &err), 0); /* not required: fine */
+    mo_ckpt_t *c = NULL;
+    CU_ASSERT_EQUAL(mo_ckpt_load(&c, p, &err), MO_EFORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a Maestro checksum"));
+}
+
+static CU_TestInfo tests[] = {
+    MO_TEST(test_checkpoint_dir__save_at_same_step_replaces),
+    MO_TEST(test_checkpoint_dir__damaged_checkpoint_is_detected_and_skipped),
+    MO_TEST(test_checkpoint_dir__a_file_without_checksum_is_not_loaded),
+    MO_TEST(test_checkpoint_dir__prune_keeps_newest),
+    MO_TEST(test_checkpoint_dir__latest_ignores_temp_and_other_names),
+    MO_TEST(test_checkpoint_dir__bad_arguments),
+    CU_TEST_INFO_NULL};
 
 int main(void)
 {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
@@ -68,6 +69,40 @@ static void test_host_load__name_with_slash_refused(void)
 }
 
 /* ---- search path and list ----------------------------------------------------------------- */
+
+/* Copy the example plugin into `dir` with `mode`, the folder with `dir_mode`, and load it
+ * from there alone. */
+static int load_copy(const char *dir, mode_t dir_mode, mode_t mode, mo_error_t *err)
+{
+    char src[1200], dst[700], cmd[2000];
+    snprintf(src, sizeof src, "%s/maestro-example.so", plugin_dir());
+    snprintf(dst, sizeof dst, "%s/maestro-example.so", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, dst);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(dst, mode), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(dir, dir_mode), 0);
+    setenv("MAESTRO_PLUGIN_PATH", dir, 1);
+    int rc;
+    mo_plugins_t *p = open_one("example", NULL, 0, NULL, 0, err, &rc);
+    mo_plugins_close(p);
+    return rc;
+}
+
+static void test_host_load__world_writable_plugin_or_folder_refused(void)
+{
+    const char *dir = fresh_dir("perm");
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL(load_copy(dir, 0755, 0644, &err), 0);
+    CU_ASSERT_EQUAL(load_copy(dir, 0755, 0666, &err), MO_EPLUGIN);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err.msg, "maestro-example.so: refused: the file is world-writable"));
+    CU_ASSERT_EQUAL(load_copy(dir, 0777, 0644, &err), MO_EPLUGIN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is world-writable (anybody could put a plugin there)"));
+    /* Sticky like /tmp does not help: anyone may still add a maestro-<name>.so. */
+    CU_ASSERT_EQUAL(load_copy(dir, 01777, 0644, &err), MO_EPLUGIN);
+    CU_ASSERT_EQUAL(load_copy(dir, 0755, 0644, &err), 0);
+    use_test_path();
+}
 
 static void test_host_load__search_path_skips_empty_entries_never_cwd(void)
 {
@@ -131,6 +166,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_host_load__descriptor_without_init_refused),
     MO_TEST(test_host_load__not_found_lists_search_path),
     MO_TEST(test_host_load__name_with_slash_refused),
+    MO_TEST(test_host_load__world_writable_plugin_or_folder_refused),
     MO_TEST(test_host_load__search_path_skips_empty_entries_never_cwd),
     MO_TEST(test_host_load__list_reads_descriptors_without_init),
     CU_TEST_INFO_NULL,
