@@ -84,7 +84,8 @@ int mo_cmd_version(int argc, char **argv)
             printf("usage: maestro version [--json]\n\n"
                    "Prints the Maestro version and the stack it was built with: MPI library,\n"
                    "HDF5 (and whether it is parallel), BLAS, CUDA (and the GPUs this process\n"
-                   "sees), libslurm, and which job kinds are built. --json prints one JSON object instead.\n");
+                   "sees), libslurm, and which job kinds are built. --json prints one JSON object "
+                   "instead.\n");
             return 0;
         } else {
             return mo_cli_usage("version", "unexpected argument '%s'", argv[i]);
