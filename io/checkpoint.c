@@ -13,6 +13,7 @@
 #include "io/checkpoint.h"
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "io/h5.h"
 #include "io/io_impl.h"
 
@@ -372,6 +373,7 @@ int mo_ckpt_write(const mo_ckpt_t *c, const char *path, int64_t step, mo_error_t
     for (size_t i = 0; i < c->n; i++)
         if ((rc = write_entry(file, &c->e[i], err)))
             goto out;
+    mo_fault_point("checkpoint"); /* the temp written, not renamed */
     rc = mo_h5_commit(&file, &tmp, path, err);
 out:
     mo_h5_abort(&file, &tmp);

@@ -18,6 +18,7 @@
 #include "io/feature_store.h"
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/str.h"
 #include "io/h5.h"
 
@@ -447,15 +448,16 @@ int mo_fs_writer_step(mo_fs_writer_t *w, int *done, mo_error_t *err)
              * this rank's blocks are one step, agreed on once, not a rank-to-rank wait per
              * block (on a busy machine those waits added up to a fifth of the CPU time). */
             for (; !rc && w->k < w->calls; w->k++)
-                if (!(rc = block_fill(w, err)))
-                    rc = block_write(w, err);
+                if (!(rc = block_fill(w, err)) && !(rc = block_write(w, err)))
+                    mo_fault_point("store_block");
             w->stage = ST_CLOSE;
             return rc;
         }
         w->stage = ST_WRITE;
         return block_fill(w, err);
     case ST_WRITE:
-        rc = block_write(w, err);
+        if (!(rc = block_write(w, err)))
+            mo_fault_point("store_block");
         w->stage = ++w->k == w->calls ? ST_CLOSE : ST_FILL;
         return rc;
     case ST_CLOSE:

@@ -12,6 +12,7 @@
 #include "io/run_file.h"
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/str.h"
 #include "io/h5.h"
 #include "io/io_impl.h"
@@ -291,6 +292,7 @@ int mo_run_file_write(const char *path, const mo_run_record_t *r, mo_error_t *er
             goto out;
     H5Gclose(g);
     g = H5I_INVALID_HID;
+    mo_fault_point("run_file"); /* the temp written, not renamed */
     rc = mo_h5_commit(&file, &tmp, path, err);
 out:
     if (g >= 0)

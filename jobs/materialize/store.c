@@ -8,8 +8,11 @@
 #include "jobs/materialize/store.h"
 
 #include "core/alloc.h"
+#include "core/str.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* The metadata's fingerprint x as x and ~x: both maxima are this rank's values only when
@@ -46,6 +49,39 @@ static int plan_view(mo_fs_plan_t **p, const char *path, mo_comm_t *comm, const 
     return rc;
 }
 
+/* Fail before the file exists when its file system plainly cannot hold it: a disk that fills
+ * in the middle of a parallel HDF5 write leaves ranks in collectives that never complete and
+ * files HDF5 cannot close (found by tests/jobs/test_faults.sh). The estimate is every table's
+ * uncompressed bytes; a compressed store is assumed to take at least a quarter of that. */
+static int check_space(const char *path, const mo_fs_view_t *views, mo_fs_plan_t *const *plans,
+                       size_t n_views, mo_error_t *err)
+{
+    double need = 1 << 20; /* attributes, groups, the B-trees of chunked datasets */
+    for (size_t i = 0; i < n_views; i++) {
+        const mo_fs_part_t *pt = mo_fs_plan_part(plans[i]);
+        double row = (double)pt->width + 24.0 + 8.0 * (double)views[i].n_features;
+        need += (double)pt->total * row + (double)pt->entities * (row + (double)pt->width + 24.0);
+    }
+    if (!views[0].no_compression)
+        need /= 4;
+    char *dir = mo_strdup(path);
+    if (!dir)
+        return mo_errorf(err, MO_ENOMEM, "%s: out of memory", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir] = '\0';
+    struct statvfs st;
+    int unknown = statvfs(slash ? dir : ".", &st) != 0; /* unknown: let the write try */
+    double free_b = unknown ? 0 : (double)st.f_bavail * (double)st.f_frsize;
+    free(dir);
+    if (!unknown && free_b < need)
+        return mo_errorf(err, MO_EIO,
+                         "%s: not enough disk space: the store needs about %.1f MiB and its file "
+                         "system has %.1f MiB free",
+                         path, need / 1048576.0, free_b / 1048576.0);
+    return 0;
+}
+
 int mat_store_write(const char *path, mo_comm_t *comm, const mo_fs_view_t *views, size_t n_views,
                     mo_error_t *err)
 {
@@ -72,7 +108,7 @@ int mat_store_write(const char *path, mo_comm_t *comm, const mo_fs_view_t *views
         if ((rc = plan_view(&plans[i], path, comm, &views[i], (size_t)(width[i] ? width[i] : 1),
                             err)))
             goto out;
-    if (rank == 0)
+    if (rank == 0 && !(rc = check_space(path, views, plans, n_views, err)))
         rc = mo_fs_temp_create(&tmp, path, err);
     if ((rc = mo_comm_agree(comm, rc, err)) || (rc = mo_comm_bcast_string(comm, &tmp, 0, err)))
         goto out;

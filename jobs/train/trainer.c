@@ -12,6 +12,7 @@
 #include "jobs/train/train.h"
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/time.h"
@@ -407,6 +408,7 @@ static int train_loop(trainer_t *t, mo_error_t *err)
         rc = mo_comm_agree(t->comm, local_step(t, pos, batch, &loss_sum, err), err);
         if (rc)
             return rc;
+        mo_fault_point("allreduce");
         float ls[2] = {(float)loss_sum, stop_requested ? 1.0f : 0.0f};
         double t1 = mo_time_mono();
         if (t->dev) {

@@ -1,0 +1,58 @@
+/* fault.c - deterministic fault injection (fault.h) */
+#include "core/fault.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int parsed;
+static char point_name[32];
+static long target = -1, only_rank = -1, passed;
+
+static long launcher_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strtol(v, NULL, 10);
+    }
+    return 0;
+}
+
+static void parse(void)
+{
+    parsed = 1;
+    const char *spec = getenv("MAESTRO_FAULT");
+    if (!spec || !*spec)
+        return;
+    char name[32];
+    long n = 0, rank = -1;
+    int got = sscanf(spec, "%31[a-z_]:%ld:%ld", name, &n, &rank);
+    if (got < 2 || n < 1) {
+        fprintf(stderr, "maestro: MAESTRO_FAULT=%.64s ignored: expected <point>:<n>[:<rank>]\n",
+                spec);
+        return;
+    }
+    snprintf(point_name, sizeof point_name, "%s", name);
+    target = n;
+    only_rank = got == 3 ? rank : -1;
+}
+
+void mo_fault_point(const char *point)
+{
+    if (!parsed)
+        parse();
+    if (target < 0 || strcmp(point, point_name) != 0)
+        return;
+    if (only_rank >= 0 && launcher_rank() != only_rank)
+        return;
+    if (++passed == target) {
+        fprintf(stderr, "maestro: MAESTRO_FAULT: killing this process at %s #%ld\n", point, passed);
+        fflush(stderr);
+        raise(SIGKILL);
+    }
+}

@@ -1,0 +1,16 @@
+/* fault.h - deterministic fault injection for the reliability tests (tests/jobs/test_faults.sh)
+ *
+ * MAESTRO_FAULT="<point>:<n>[:<rank>]" makes the process kill itself with SIGKILL the n-th time
+ * (1-based) it passes mo_fault_point("<point>"), on that rank only when a rank is given (the
+ * rank from the launcher's environment: OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK or
+ * SLURM_PROCID; 0 when run alone). Points: "allreduce" (each training step's gradient
+ * allreduce), "checkpoint" (a checkpoint's temp file written, not yet renamed), "run_file"
+ * (run.h5's temp file written, not yet renamed), "store_block" (a feature-store block written).
+ * Unset, a point costs one comparison. Never set it in production.
+ */
+#ifndef MO_CORE_FAULT_H
+#define MO_CORE_FAULT_H
+
+void mo_fault_point(const char *point);
+
+#endif

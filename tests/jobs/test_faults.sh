@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# test_faults.sh - faults a batch job meets (issue 9), each injected deterministically with
+# MAESTRO_FAULT (core/fault.c) or by the test itself:
+#   a rank killed with SIGKILL during a gradient allreduce, and rank 0 during a checkpoint write
+#     (jobs/train/trainer.c, io/checkpoint.c): every rank ends non-zero within 30 s, the last
+#     complete checkpoint is intact, --resume ends bit for bit where an uninterrupted run does;
+#   the job killed while writing run.h5 (io/run_file.c) and a feature store (io/feature_store.c):
+#     no half-written file under the final name, a rerun recovers;
+#   a damaged newest checkpoint (io/checkpoint_dir.c, io/h5_sum.c): --resume says so and takes
+#     the one before, with the same end result;
+#   disk full while checkpointing and while materialising (a 1 MiB tmpfs): one line naming the
+#     path, exit 4, the previous checkpoint intact.
+. "$(dirname "$0")/../cli_lib.sh"
+PY=/usr/bin/python3
+
+"$MAESTRO" data synth --rows 6000 --features 8 --classes 2 --seed 9 -o d.h5 >/dev/null ||
+  { echo "FAIL - setup: synth"; exit 1; }
+cat > t.yml <<'YML'
+kind: train
+name: t
+data: {path: d.h5, validation_split: 0.1}
+model: {type: mlp, hidden: [32], activation: tanh}
+optimizer: {name: adam, lr: 0.003}
+training: {epochs: 3, batch_size: 64, seed: 3, checkpoint_every: 20, checkpoint_keep: 5}
+YML
+
+# same RUN_A RUN_B - parameters, final metrics and history bit for bit
+same() {
+  run "$PY" -c "
+import h5py
+a, b = h5py.File('$1/run.h5'), h5py.File('$2/run.h5')
+for l in a['model']:
+    for k in a['model'][l]:
+        assert a['model'][l][k][()].tobytes() == b['model'][l][k][()].tobytes(), (l, k)
+assert dict(a['final_metrics'].attrs) == dict(b['final_metrics'].attrs)
+print('bitwise identical')"
+  [ "$RC" -eq 0 ] && ok "$2 equals $1 bit for bit" || fail "$2 differs from $1: $ERR"
+}
+# timed NP FAULT OUT - run with a fault, keep the exit code and the seconds it took
+timed() {
+  local t0 t1
+  t0=$(date +%s)
+  MAESTRO_FAULT=$2 run timeout 120 mpirun -np "$1" --oversubscribe "$MAESTRO" run t.yml --output "$3"
+  t1=$(date +%s)
+  SECS=$((t1 - t0))
+}
+ckpts() { ls "$1/checkpoints" 2>/dev/null | tr '\n' ' '; }
+
+case_ "uninterrupted reference"
+mpi 2 run t.yml --output runs/ref
+expect_exit 0
+
+case_ "rank 1 killed during the allreduce of step 50: every rank ends, promptly"
+timed 2 allreduce:50:1 runs/ar
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "exit $RC (not a hang)" || fail "exit $RC"
+[ "$SECS" -le 30 ] && ok "ended in ${SECS}s" || fail "took ${SECS}s (> 30 s)"
+expect_stderr "MAESTRO_FAULT: killing this process at allreduce #50"
+c=$(ckpts runs/ar)
+case "$c" in *ckpt-000000000040.h5*) ok "checkpoints: $c" ;; *) fail "checkpoints: $c" ;; esac
+expect_no_file runs/ar/run.h5
+maestro inspect runs/ar/checkpoints/ckpt-000000000040.h5
+expect_exit 0
+
+case_ "--resume after it ends where the uninterrupted run does"
+mpi 2 run t.yml --output runs/ar --resume
+expect_exit 0
+expect_stderr "resumed from runs/ar/checkpoints/ckpt-000000000040.h5"
+same runs/ref runs/ar
+
+case_ "rank 0 killed inside its 3rd checkpoint write: the temp stays a temp"
+timed 2 checkpoint:3:0 runs/ck
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "exit $RC" || fail "exit $RC"
+[ "$SECS" -le 30 ] && ok "ended in ${SECS}s" || fail "took ${SECS}s (> 30 s)"
+c=$(ckpts runs/ck)
+case "$c" in *ckpt-000000000060.h5\ *) fail "a ckpt-60 under its final name: $c" ;;
+  *ckpt-000000000040.h5*) ok "checkpoints: $c" ;; *) fail "checkpoints: $c" ;; esac
+ls runs/ck/checkpoints | grep -q '\.tmp\.' && ok "the half-written one is a temp file" ||
+  fail "no temp file left: $c"
+mpi 2 run t.yml --output runs/ck --resume
+expect_exit 0
+expect_stderr "resumed from runs/ck/checkpoints/ckpt-000000000040.h5"
+same runs/ref runs/ck
+
+case_ "killed while writing run.h5: no run.h5 at all, and a resume recovers"
+timed 1 run_file:1 runs/rf
+[ "$RC" -ne 0 ] && ok "exit $RC" || fail "exit $RC"
+expect_no_file runs/rf/run.h5
+mpi 1 run t.yml --output runs/rf --resume
+expect_exit 0
+expect_file runs/rf/run.h5
+maestro inspect runs/rf/run.h5
+expect_exit 0
+
+case_ "a damaged newest checkpoint: resume says so and takes the one before"
+mpi 2 run t.yml --set training.max_steps=60 --output runs/dm
+expect_exit 0
+f=runs/dm/checkpoints/ckpt-000000000060.h5
+"$PY" -c "
+import sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); b[len(b) // 2] ^= 0x40
+open(p, 'wb').write(b)" "$f"
+mpi 2 run t.yml --output runs/dm --resume
+expect_exit 0
+expect_stderr "skipping $f: damaged: checksum mismatch"
+expect_stderr "resumed from runs/dm/checkpoints/ckpt-000000000040.h5"
+same runs/ref runs/dm
+
+# ---- disk full --------------------------------------------------------------------------------
+mkdir -p full
+if ! mount -t tmpfs -o size=1m tmpfs full 2>/dev/null; then
+  echo "skip: disk-full cases: cannot mount a tmpfs here (needs root with mount rights)"
+else
+  trap 'umount "$WORK/full" 2>/dev/null; rm -rf "$WORK"' EXIT
+  cat > big.yml <<'YML'
+kind: train
+name: big
+data: {path: d.h5, validation_split: 0.1}
+model: {type: mlp, hidden: [256, 256], activation: tanh}
+optimizer: {name: adam, lr: 0.001}
+training: {epochs: 1, batch_size: 64, seed: 3, checkpoint_every: 10, checkpoint_keep: 3}
+YML
+  case_ "disk full while checkpointing: one line naming the path, exit 4, no damage"
+  # ~0.3 MB a checkpoint (params + two Adam moments): the 1 MiB disk fills at the 3rd or 4th.
+  mpi 1 run big.yml --output full/run
+  expect_exit 4
+  expect_stderr "full/run/checkpoints/ckpt-"
+  grep -qi "no space left\|cannot" "$WORK/.err" && ok "says why" || fail "no reason: $ERR"
+  for f in full/run/checkpoints/ckpt-*.h5; do
+    maestro inspect "$f"
+    expect_exit 0
+  done
+  ls full/run/checkpoints | grep -q '\.tmp\.' && fail "a temp file was left" || ok "no temp left"
+
+  case_ "disk full while materialising: exit 4, no store under its name"
+  umount full && mount -t tmpfs -o size=64k tmpfs full
+  "$MAESTRO" data events --events 20000 --entities 500 --days 3 --seed 1 -o ev.h5 >/dev/null
+  cat > mat.yml <<'YML'
+kind: materialize
+name: m
+source: {path: ev.h5, entity: customer_id, timestamp: event_ts, created: created_ts}
+feature_views:
+  - name: v
+    entity: customer_id
+    ttl: 7d
+    features:
+      - {name: s1d, column: amount, agg: sum, window: 1d}
+      - {name: c1h, column: amount, agg: count, window: 1h}
+offline: {path: full/store.h5}
+YML
+  mpi 2 run mat.yml --output runs/mat
+  expect_exit 4
+  expect_stderr "full/store.h5"
+  expect_no_file full/store.h5
+  umount full
+fi
+
+finish
