@@ -215,4 +215,43 @@ int mo_fs_lower_bound(mo_fs_t *fs, const char *view, uint64_t hash, int64_t *row
 int mo_fs_online_get(mo_fs_t *fs, const char *view, const char *key, int *found, int64_t *event_ts,
                      double *values, mo_error_t *err);
 
+/* ---- reading only what a point-in-time join needs (io/feature_store_slice.c) -------------
+ *
+ * A join on one rank needs the index entries of its entities, the event_ts of their rows and,
+ * per feature, the value of one row per query: never the whole slab. These read just that,
+ * without loading the whole index. */
+
+/* The first index entry whose hash is >= `hash` (the view's entity count when none is): a
+ * binary search of index/hash on disk (in memory when a lookup loaded the index). */
+int mo_fs_index_lower(mo_fs_t *fs, const char *view, uint64_t hash, int64_t *entry,
+                      mo_error_t *err);
+
+/* Index entries [first, first + count), in index order (hash, then key): entry i is the
+ * entity keys + i * (width + 1) (NUL-terminated) with hash[i], rows [row[i], row[i] +
+ * rows[i]). Arrays are malloc'd; the caller frees them with mo_fs_index_free. */
+typedef struct {
+    int64_t n;
+    size_t width; /* the index's key width */
+    uint64_t *hash;
+    char *keys;
+    int64_t *row, *rows;
+} mo_fs_index_t;
+int mo_fs_read_index(mo_fs_t *fs, const char *view, int64_t first, int64_t count,
+                     mo_fs_index_t *idx, mo_error_t *err);
+void mo_fs_index_free(mo_fs_index_t *idx);
+
+/* Rows [first, first + count) of one column of a view into buf: "event_ts" and "created_ts"
+ * as int64, "hash" as uint64, a feature (by name) as double. MO_ENOTFOUND for another name,
+ * MO_EINVAL for rows outside the table. */
+int mo_fs_read_column(mo_fs_t *fs, const char *view, const char *column, int64_t first,
+                      int64_t count, void *buf, mo_error_t *err);
+
+/* out[i] = feature `feature` (its position among the view's features) of row rows[i], for
+ * every i with rows[i] >= 0 (out[i] untouched where rows[i] < 0). The rows that are >= 0 must
+ * not decrease (MO_EINVAL otherwise), so the column is read once, front to back, in spans
+ * that cover only where wanted rows are: a dense selection reads the column in large blocks,
+ * a sparse one a few values at a time. */
+int mo_fs_gather(mo_fs_t *fs, const char *view, size_t feature, const int64_t *rows, int64_t n,
+                 double *out, mo_error_t *err);
+
 #endif

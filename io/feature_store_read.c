@@ -12,45 +12,12 @@
 #include "core/alloc.h"
 #include "core/str.h"
 #include "io/events.h"
+#include "io/feature_store_impl.h"
 #include "io/h5.h"
 #include "io/io_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Rows per read of the key column: bounds the fixed-width buffer (keys up to 1 KiB). */
-#define KEY_BLOCK 65536
-
-/* The datasets of one table: rows (/views/<v>) or online (/online/<v>). */
-typedef struct {
-    hid_t key, hash, event_ts, created_ts, *feat;
-    size_t width; /* key width */
-} table_t;
-
-typedef struct {
-    char *name, *entity;
-    int64_t ttl_us, rows, entities;
-    size_t n_features, n_ranges;
-    char **features, **aggs, **columns;
-    int64_t *windows_us, *ranges_us;
-    table_t rows_t, online;
-    hid_t idx_hash, idx_key, idx_first, idx_count;
-    /* the index in memory, once loaded */
-    int loaded;
-    uint64_t *ihash;
-    int64_t *ifirst, *icount;
-    char *ikeys; /* entities * (iwidth + 1), NUL-terminated */
-    size_t iwidth;
-} fs_view_t;
-
-struct mo_fs {
-    char *path;
-    hid_t file;
-    int own_file; /* 0 when describing a file inspect opened */
-    size_t n_views;
-    fs_view_t *views;
-    const char **names; /* n_views + 1, NULL-terminated */
-};
 
 static void close_id(hid_t *id)
 {
@@ -59,7 +26,7 @@ static void close_id(hid_t *id)
     *id = H5I_INVALID_HID;
 }
 
-static void table_close(table_t *t, size_t nf)
+static void table_close(mo_fs_table_t *t, size_t nf)
 {
     close_id(&t->key);
     close_id(&t->hash);
@@ -71,7 +38,7 @@ static void table_close(table_t *t, size_t nf)
     t->feat = NULL;
 }
 
-static void view_free(fs_view_t *v)
+static void view_free(mo_fs_vdata_t *v)
 {
     table_close(&v->rows_t, v->n_features);
     table_close(&v->online, v->n_features);
@@ -143,8 +110,8 @@ static int open_col(hid_t *out, const mo_fs_t *fs, hid_t loc, const char *gpath,
     return rc;
 }
 
-static int open_table(table_t *t, const mo_fs_t *fs, const fs_view_t *v, hid_t g, const char *gpath,
-                      int64_t len, mo_error_t *err)
+static int open_table(mo_fs_table_t *t, const mo_fs_t *fs, const mo_fs_vdata_t *v, hid_t g,
+                      const char *gpath, int64_t len, mo_error_t *err)
 {
     int rc;
     t->feat = mo_mallocarray(v->n_features, sizeof *t->feat);
@@ -204,7 +171,7 @@ static int format_rc(int rc)
     return rc == MO_ENOTFOUND ? MO_EFORMAT : rc;
 }
 
-static int open_view(fs_view_t *v, const mo_fs_t *fs, hid_t views_g, hid_t online_g,
+static int open_view(mo_fs_vdata_t *v, const mo_fs_t *fs, hid_t views_g, hid_t online_g,
                      mo_error_t *err)
 {
     int rc = 0;
@@ -266,7 +233,7 @@ static herr_t name_cb(hid_t g, const char *name, const H5L_info_t *info, void *d
     (void)g;
     (void)info;
     mo_fs_t *fs = data;
-    fs_view_t *v = mo_reallocarray(fs->views, fs->n_views + 1, sizeof *v);
+    mo_fs_vdata_t *v = mo_reallocarray(fs->views, fs->n_views + 1, sizeof *v);
     if (!v)
         return -1;
     fs->views = v;
@@ -363,7 +330,7 @@ const char *const *mo_fs_views(mo_fs_t *fs)
     return fs ? fs->names : NULL;
 }
 
-static int find_view(fs_view_t **out, mo_fs_t *fs, const char *name, mo_error_t *err)
+int mo_fs_find_view(mo_fs_vdata_t **out, mo_fs_t *fs, const char *name, mo_error_t *err)
 {
     *out = NULL;
     if (!fs || !name)
@@ -384,8 +351,8 @@ static int find_view(fs_view_t **out, mo_fs_t *fs, const char *name, mo_error_t 
 
 int mo_fs_view(mo_fs_t *fs, const char *name, mo_fs_view_info_t *info, mo_error_t *err)
 {
-    fs_view_t *v;
-    int rc = find_view(&v, fs, name, err);
+    mo_fs_vdata_t *v;
+    int rc = mo_fs_find_view(&v, fs, name, err);
     if (rc)
         return rc;
     if (!info)
@@ -413,7 +380,7 @@ static int read_keys(char **pool, uint64_t *off, hid_t dset, size_t width, int64
 {
     int rc = 0;
     size_t len = 0, cap = (size_t)count * 8 + 1;
-    int64_t block = count < KEY_BLOCK ? count : KEY_BLOCK;
+    int64_t block = count < MO_FS_KEY_BLOCK ? count : MO_FS_KEY_BLOCK;
     hid_t t = H5Dget_type(dset); /* read as stored: no conversion, strnlen finds the end */
     char *buf = mo_mallocarray((size_t)(block ? block : 1), width);
     *pool = mo_mallocarray(cap, 1);
@@ -464,11 +431,11 @@ void mo_fs_rows_free(mo_fs_rows_t *rows)
 int mo_fs_read_rows(mo_fs_t *fs, const char *view, int64_t first, int64_t count, mo_fs_rows_t *rows,
                     mo_error_t *err)
 {
-    fs_view_t *v;
+    mo_fs_vdata_t *v;
     double *col = NULL;
     if (rows)
         memset(rows, 0, sizeof *rows);
-    int rc = find_view(&v, fs, view, err);
+    int rc = mo_fs_find_view(&v, fs, view, err);
     if (rc)
         return rc;
     if (!rows)
@@ -491,7 +458,7 @@ int mo_fs_read_rows(mo_fs_t *fs, const char *view, int64_t first, int64_t count,
                        (long long)count);
         goto out;
     }
-    const table_t *t = &v->rows_t;
+    const mo_fs_table_t *t = &v->rows_t;
     if ((rc = read_keys(&rows->pool, rows->key_off, t->key, t->width, first, count, fs->path,
                         err)) ||
         (rc = mo_h5_read_rows(t->hash, H5T_NATIVE_UINT64, first, count, rows->hash, err)) ||
@@ -517,7 +484,7 @@ out:
 
 /* ---- lookups ----------------------------------------------------------------------------- */
 
-static int load_index(fs_view_t *v, const char *path, mo_error_t *err)
+int mo_fs_load_index(mo_fs_vdata_t *v, const char *path, mo_error_t *err)
 {
     if (v->loaded)
         return 0;
@@ -557,7 +524,7 @@ static int load_index(fs_view_t *v, const char *path, mo_error_t *err)
 }
 
 /* The index entry of `key`, or -1; the view's index loaded. */
-static int64_t index_find(const fs_view_t *v, const char *key)
+static int64_t index_find(const mo_fs_vdata_t *v, const char *key)
 {
     uint64_t h = mo_entity_hash(key, strlen(key));
     int64_t lo = 0, hi = v->entities;
@@ -577,21 +544,21 @@ static int64_t index_find(const fs_view_t *v, const char *key)
 }
 
 /* The view and its index for a lookup of `key` (may be NULL when none is needed). */
-static int lookup_view(fs_view_t **v, mo_fs_t *fs, const char *view, const char *key, int need_key,
-                       mo_error_t *err)
+static int lookup_view(mo_fs_vdata_t **v, mo_fs_t *fs, const char *view, const char *key,
+                       int need_key, mo_error_t *err)
 {
-    int rc = find_view(v, fs, view, err);
+    int rc = mo_fs_find_view(v, fs, view, err);
     if (rc)
         return rc;
     if (need_key && !key)
         return mo_errorf(err, MO_EINVAL, "%s: view '%s': NULL key", fs->path, view);
-    return load_index(*v, fs->path, err);
+    return mo_fs_load_index(*v, fs->path, err);
 }
 
 int mo_fs_find_entity(mo_fs_t *fs, const char *view, const char *key, int64_t *first,
                       int64_t *count, mo_error_t *err)
 {
-    fs_view_t *v;
+    mo_fs_vdata_t *v;
     int rc = lookup_view(&v, fs, view, key, 1, err);
     if (rc)
         return rc;
@@ -605,7 +572,7 @@ int mo_fs_find_entity(mo_fs_t *fs, const char *view, const char *key, int64_t *f
 
 int mo_fs_lower_bound(mo_fs_t *fs, const char *view, uint64_t hash, int64_t *row, mo_error_t *err)
 {
-    fs_view_t *v;
+    mo_fs_vdata_t *v;
     int rc = lookup_view(&v, fs, view, NULL, 0, err);
     if (rc)
         return rc;
@@ -628,7 +595,7 @@ int mo_fs_lower_bound(mo_fs_t *fs, const char *view, uint64_t hash, int64_t *row
 int mo_fs_online_get(mo_fs_t *fs, const char *view, const char *key, int *found, int64_t *event_ts,
                      double *values, mo_error_t *err)
 {
-    fs_view_t *v;
+    mo_fs_vdata_t *v;
     int rc = lookup_view(&v, fs, view, key, 1, err);
     if (rc)
         return rc;
@@ -650,7 +617,7 @@ int mo_fs_online_get(mo_fs_t *fs, const char *view, const char *key, int *found,
 
 /* ---- inspect ----------------------------------------------------------------------------- */
 
-static json_t *view_json(const fs_view_t *v)
+static json_t *view_json(const mo_fs_vdata_t *v)
 {
     json_t *feats = json_array(), *ranges = json_array();
     for (size_t f = 0; feats && f < v->n_features; f++)

@@ -5,11 +5,11 @@
  * breaking ties (Feast's rule); none gives the fill value. Never a later row: no leakage.
  *
  * Parallel like materialisation: each rank reads a block of the entity rows, sends them to the
- * rank that owns their entity's hash range (comm/shuffle.h), which reads its contiguous slab of
- * each view once and answers every lookup in one merge pass over rows sorted the same way. The
- * answers go back to the rank that read the row, so every rank holds its block in input order;
- * rank 0 gathers them and writes the dataset (io/dataset.h), labels mapped as `data import`
- * maps them.
+ * rank that owns their entity's hash range (comm/shuffle.h), which answers every lookup from
+ * the store's entity index, its entities' event_ts and the wanted features at the chosen rows
+ * only (join.c), never its whole slab. The answers (float32, the dataset's type) go back to
+ * the rank that read the row, so every rank holds its block in input order; rank 0 writes the
+ * dataset (io/dataset.h) as the blocks arrive, labels mapped as `data import` maps them.
  */
 #include "jobs/dataset/dataset.h"
 
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
 {
@@ -38,21 +39,11 @@ static void destroy(void *job)
     ds_spec_free(job);
 }
 
-/* Per view: the features asked from it and where they go in the output row. */
-typedef struct {
-    const char *view;
-    int64_t ttl_us;
-    size_t *src; /* index of each wanted feature among the view's features */
-    size_t *dst; /* its column in the output */
-    size_t n;
-    size_t n_view_features;
-} view_need_t;
-
 /* Resolve every `view:feature` against the store: exit 2 at the ref's location if unknown. */
-static int resolve(const ds_spec_t *s, mo_fs_t *fs, view_need_t **needs, size_t *n_needs,
+static int resolve(const ds_spec_t *s, mo_fs_t *fs, ds_view_need_t **needs, size_t *n_needs,
                    mo_error_t *err)
 {
-    view_need_t *v = mo_calloc(s->n_features, sizeof *v);
+    ds_view_need_t *v = mo_calloc(s->n_features, sizeof *v);
     size_t nv = 0;
     if (!v)
         return mo_errorf(err, MO_ENOMEM, "out of memory");
@@ -100,7 +91,7 @@ static int resolve(const ds_spec_t *s, mo_fs_t *fs, view_need_t **needs, size_t 
     return rc;
 }
 
-static void needs_free(view_need_t *v, size_t n)
+static void needs_free(ds_view_need_t *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].src);
@@ -109,53 +100,16 @@ static void needs_free(view_need_t *v, size_t n)
     free(v);
 }
 
-/* Compare entity row i of q with store row j of r in store order (hash, key). */
-static int cmp_entity(const mo_events_t *q, int64_t i, const mo_fs_rows_t *r, int64_t j)
-{
-    if (q->hash[i] != r->hash[j])
-        return q->hash[i] < r->hash[j] ? -1 : 1;
-    return strcmp(q->pool + q->key_off[i], r->pool + r->key_off[j]);
-}
-
-/* One pass: q sorted by (hash, key, ts); rows sorted by (hash, key, event_ts, created_ts). For
- * each query the last row of its entity with event_ts <= ts, if within ttl. out[i * width +
- * dst] gets the feature values (fill stays where none). */
-static void join_view(const mo_events_t *q, const mo_fs_rows_t *rows, const view_need_t *v,
-                      double *out, size_t width)
-{
-    int64_t j = 0;
-    for (int64_t i = 0; i < q->n; i++) {
-        /* Skip store rows of entities before this query's. */
-        while (j < rows->n && cmp_entity(q, i, rows, j) > 0)
-            j++;
-        /* Within the entity, advance while event_ts <= ts (queries are sorted by ts, so the
-         * pointer only moves forward; ties on event_ts end at the greatest created_ts). */
-        int64_t k = j, best = -1;
-        while (k < rows->n && cmp_entity(q, i, rows, k) == 0 && rows->event_ts[k] <= q->ts[i])
-            best = k++;
-        if (best >= 0 && (v->ttl_us == 0 || rows->event_ts[best] >= q->ts[i] - v->ttl_us))
-            for (size_t f = 0; f < v->n; f++) {
-                double x = rows->values[(size_t)best * rows->n_features + v->src[f]];
-                if (!isnan(x)) /* a missing value takes the fill too */
-                    out[(size_t)i * width + v->dst[f]] = x;
-            }
-        /* The next query may be the same entity at a later ts: keep j at the entity's start,
-         * but skip rows already known to be <= this ts (they stay candidates). */
-        if (best > j)
-            j = best;
-    }
-}
-
 typedef struct {
     ds_spec_t *s;
     mo_comm_t *comm;
     mo_fs_t *fs;
-    view_need_t *needs;
+    ds_view_need_t *needs;
     size_t n_needs;
     mo_events_t local; /* this rank's block of entity rows, in input order (labels here) */
     int64_t first;     /* global index of local row 0 */
     mo_events_t q;     /* rows shuffled to their entity's owner: vals[0] = global index */
-    double *feat;      /* q.n x width */
+    float *feat;       /* q.n x width */
 } ds_run_t;
 
 static int read_block(ds_run_t *d, mo_error_t *err)
@@ -177,60 +131,45 @@ static int read_block(ds_run_t *d, mo_error_t *err)
     return rc;
 }
 
-/* On the owner rank: look every query up in each view's slab. */
+/* On the owner rank: look every query up in each view. */
 static int lookup(ds_run_t *d, mo_error_t *err)
 {
     size_t width = d->s->n_features;
     int r = mo_comm_rank(d->comm), size = mo_comm_size(d->comm);
     int rc = mo_events_sort(&d->q, err);
-    d->feat = rc ? NULL : malloc((d->q.n ? (size_t)d->q.n : 1) * width * sizeof(double));
+    d->feat = rc ? NULL : mo_mallocarray((d->q.n ? (size_t)d->q.n : 1) * width, sizeof *d->feat);
     if (!rc && !d->feat)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     for (int64_t i = 0; !rc && i < d->q.n * (int64_t)width; i++)
-        d->feat[i] = d->s->fill;
-    for (size_t v = 0; !rc && v < d->n_needs; v++) {
-        int64_t lo = 0, hi = 0;
-        mo_fs_view_info_t info;
-        rc = mo_fs_view(d->fs, d->needs[v].view, &info, err);
-        hi = rc ? 0 : info.rows;
-        if (!rc && d->q.n == 0)
-            continue; /* nothing to look up: do not read the slab */
-        if (!rc)
-            rc = mo_fs_lower_bound(d->fs, d->needs[v].view, mo_comm_hash_first(r, size), &lo, err);
-        if (!rc && r + 1 < size)
-            rc = mo_fs_lower_bound(d->fs, d->needs[v].view, mo_comm_hash_first(r + 1, size), &hi,
-                                   err);
-        mo_fs_rows_t rows = {0};
-        if (!rc)
-            rc = mo_fs_read_rows(d->fs, d->needs[v].view, lo, hi - lo, &rows, err);
-        if (!rc)
-            join_view(&d->q, &rows, &d->needs[v], d->feat, width);
-        mo_fs_rows_free(&rows);
-    }
+        d->feat[i] = (float)d->s->fill;
+    for (size_t v = 0; !rc && v < d->n_needs; v++)
+        rc = ds_join_view(d->fs, &d->needs[v], &d->q, r, size, d->feat, width, err);
     return rc;
 }
 
 /* Send each answer back to the rank that read the row; returns this rank's block's features
- * in input order. */
-static int answer_back(ds_run_t *d, double **block, mo_error_t *err)
+ * in input order. A record is the row's global index (int64) and its features (float32). */
+static int answer_back(ds_run_t *d, float **block, mo_error_t *err)
 {
     int size = mo_comm_size(d->comm);
-    size_t width = d->s->n_features, rec = (1 + width) * sizeof(double);
+    size_t width = d->s->n_features, rec = sizeof(int64_t) + width * sizeof(float);
     int64_t total = 0, before = 0;
     int rc = mo_comm_exscan_i64(d->comm, d->local.n, &before, &total, err);
     size_t *bytes = mo_calloc((size_t)size, sizeof *bytes), *off = NULL;
     size_t *recv_bytes = mo_calloc((size_t)size, sizeof *recv_bytes);
     int64_t *firsts = mo_calloc((size_t)size + 1, sizeof *firsts);
-    unsigned char *send = NULL;
-    void *recv = NULL;
+    unsigned char *send = NULL, *recv = NULL;
     size_t got = 0;
+    *block = NULL;
     if (!rc && (!bytes || !recv_bytes || !firsts))
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     /* Block boundaries are the same arithmetic every rank did in read_block. */
     for (int r = 0; !rc && r <= size; r++)
         firsts[r] = total * r / size;
-    int64_t *dest = rc ? NULL : mo_calloc(d->q.n ? (size_t)d->q.n : 1, sizeof *dest);
-    for (int64_t i = 0; !rc && dest && i < d->q.n; i++) {
+    int *dest = rc ? NULL : mo_calloc(d->q.n ? (size_t)d->q.n : 1, sizeof *dest);
+    if (!rc && !dest)
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (int64_t i = 0; !rc && i < d->q.n; i++) {
         int64_t g = (int64_t)d->q.vals[i];
         int r = 0;
         while (r + 1 < size && firsts[r + 1] <= g)
@@ -246,23 +185,25 @@ static int answer_back(ds_run_t *d, double **block, mo_error_t *err)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     for (int64_t i = 0; !rc && i < d->q.n; i++) {
         unsigned char *p = send + off[dest[i]];
-        memcpy(p, &d->q.vals[i], sizeof(double));
-        memcpy(p + sizeof(double), d->feat + (size_t)i * width, width * sizeof(double));
+        int64_t g = (int64_t)d->q.vals[i];
+        memcpy(p, &g, sizeof g);
+        memcpy(p + sizeof g, d->feat + (size_t)i * width, width * sizeof(float));
         off[dest[i]] += rec;
     }
+    free(dest);
+    free(d->feat); /* packed: not needed any more, and the exchange doubles what is held */
+    d->feat = NULL;
     if (!rc)
-        rc = mo_comm_alltoallv(d->comm, send, bytes, &recv, recv_bytes, &got, err);
-    double *b = rc ? NULL : malloc((d->local.n ? (size_t)d->local.n : 1) * width * sizeof *b);
+        rc = mo_comm_alltoallv(d->comm, send, bytes, (void **)&recv, recv_bytes, &got, err);
+    free(send);
+    float *b = rc ? NULL : mo_mallocarray((d->local.n ? (size_t)d->local.n : 1) * width, sizeof *b);
     if (!rc && !b)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     for (size_t p = 0; !rc && p < got; p += rec) {
-        double g;
-        memcpy(&g, (unsigned char *)recv + p, sizeof g);
-        memcpy(b + ((size_t)((int64_t)g - d->first)) * width,
-               (unsigned char *)recv + p + sizeof(double), width * sizeof(double));
+        int64_t g;
+        memcpy(&g, recv + p, sizeof g);
+        memcpy(b + (size_t)(g - d->first) * width, recv + p + sizeof g, width * sizeof(float));
     }
-    free(dest);
-    free(send);
     free(recv);
     free(bytes);
     free(off);
@@ -272,24 +213,49 @@ static int answer_back(ds_run_t *d, double **block, mo_error_t *err)
     return rc;
 }
 
+/* Debug log (--log-level debug --log-all-ranks): this rank's time, CPU time and memory after
+ * each phase, the profile the benchmark's notes come from. */
+static void phase_log(const char *phase, double t0)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    long rss = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            rss = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    mo_log_debug("dataset", "phase %s: %.3f s, cpu %.3f s, rss %.1f MiB, peak %.1f MiB", phase,
+                 mo_time_mono() - t0, cpu, (double)rss / 1024.0, (double)ru.ru_maxrss / 1024.0);
+}
+
 static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
 {
     ds_run_t d = {.s = job, .comm = ctx->comm};
     double t0 = mo_time_mono();
+    float *block = NULL;
     int rc = mo_comm_agree(ctx->comm, mo_fs_open(&d.fs, d.s->store, err), err);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, resolve(d.s, d.fs, &d.needs, &d.n_needs, err), err);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, read_block(&d, err), err);
+    phase_log("read", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, mo_comm_shuffle_events(&d.q, ctx->comm, err), err);
+    phase_log("shuffle", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, lookup(&d, err), err);
-    double *block = NULL;
+    phase_log("join", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, answer_back(&d, &block, err), err);
+    phase_log("answer", t0);
     if (!rc)
         rc = ds_write_output(d.s, ctx->comm, ctx->output_dir, &d.local, block, t0, err);
+    phase_log("write", t0);
     free(block);
     free(d.feat);
     mo_events_free(&d.q);

@@ -2,11 +2,13 @@
  *
  *   spec.c     the spec's keys -> ds_spec_t
  *   dataset.c  the kind: read entity rows, shuffle to owners, join, answer back
+ *   join.c     one view's lookups on the owner rank, reading only the rows they need
  *   output.c   labels mapped as `maestro data import` maps them; the dataset written by rank 0
  */
 #ifndef MO_JOBS_DATASET_IMPL_H
 #define MO_JOBS_DATASET_IMPL_H
 
+#include "comm/shuffle.h"
 #include "io/events.h"
 #include "io/feature_store.h"
 #include "jobs/job.h"
@@ -25,12 +27,29 @@ typedef struct {
     double fill; /* NaN: missing features stay NaN */
 } ds_spec_t;
 
+/* Per view: the features asked from it and where they go in the output row. */
+typedef struct {
+    const char *view;
+    int64_t ttl_us;
+    size_t *src; /* index of each wanted feature among the view's features */
+    size_t *dst; /* its column in the output */
+    size_t n;
+    size_t n_view_features;
+} ds_view_need_t;
+
+/* On the rank `rank` of `size` that owns the entities of the queries `q` (sorted by hash,
+ * key, ts): feat[i * width + dst] gets each wanted feature of v for query i, where a row is
+ * in range and its value is not NaN (elsewhere feat keeps what it holds: the fill). */
+int ds_join_view(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *q, int rank, int size,
+                 float *feat, size_t width, mo_error_t *err);
+
 int ds_spec_parse(ds_spec_t **out, mo_cfg_node_t *root, mo_error_t *err);
 void ds_spec_free(ds_spec_t *s);
 
-/* Collective: gather every rank's block (rows in input order, `feat` rows x n_features) on
- * rank 0 and write the dataset at `path` (atomically). */
+/* Collective: every rank's block (its rows of the input in input order, `feat` rows x
+ * n_features) goes to rank 0, which writes the dataset at `path` (atomically) as the blocks
+ * arrive, in rank order: no rank holds every row's features. */
 int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const mo_events_t *local,
-                    const double *feat, double t0, mo_error_t *err);
+                    const float *feat, double t0, mo_error_t *err);
 
 #endif

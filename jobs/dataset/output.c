@@ -88,69 +88,131 @@ static int map_labels(char *const *labels, int64_t n, mo_ds_info_t *info, int32_
     return 0;
 }
 
-int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const mo_events_t *local,
-                    const double *feat, double t0, mo_error_t *err)
+/* Features sent to rank 0 per message: about 8 MiB of rows. */
+#define MSG_BYTES ((size_t)8 << 20)
+/* The message tag of those blocks (comm.h's range of small-message tags; the dataset job is the
+ * only user of the communicator while it runs). */
+#define TAG_ROWS 7
+
+static int64_t piece_rows(size_t width)
+{
+    size_t rows = MSG_BYTES / (width * sizeof(float));
+    return rows ? (int64_t)rows : 1;
+}
+
+/* Rank 0: append rows [row, row + n) of the dataset; counts the missing values. */
+static int append(mo_ds_writer_t *w, const mo_ds_info_t *info, int64_t row, int64_t n,
+                  const float *X, const int32_t *ids, const float *vals, int64_t *missing,
+                  mo_error_t *err)
+{
+    for (size_t i = 0; i < (size_t)n * (size_t)info->n_features; i++)
+        *missing += isnan(X[i]);
+    return mo_ds_writer_append(w, n, X, ids + row, vals + row, err);
+}
+
+/* Rank 0: map the labels and open the writer; *ids / *vals hold every row's label. */
+static int open_output(mo_ds_writer_t **w, mo_ds_info_t *info, const ds_spec_t *s, const char *path,
+                       char *all_text, int64_t n, int32_t **ids, float **vals, mo_error_t *err)
 {
     size_t width = s->n_features;
-    void *all_feat = NULL, *all_text = NULL;
-    size_t n_feat = 0, n_text = 0;
+    char **labels = mo_calloc(n ? (size_t)n : 1, sizeof *labels);
+    char **names = mo_calloc(width, sizeof *names);
+    *ids = mo_calloc(n ? (size_t)n : 1, sizeof **ids);
+    *vals = mo_calloc(n ? (size_t)n : 1, sizeof **vals);
+    int rc = labels && names && *ids && *vals ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
+    char *p = all_text;
+    for (int64_t i = 0; !rc && i < n; i++) {
+        labels[i] = p;
+        p += strlen(p) + 1;
+    }
+    for (size_t f = 0; !rc && f < width; f++)
+        names[f] = (char *)s->features[f].feature;
+    *info = (mo_ds_info_t){
+        .n_rows = n, .n_features = (int64_t)width, .allow_nan = 1, .feature_names = names};
+    if (!rc)
+        rc = map_labels(labels, n, info, *ids, *vals, err);
+    if (!rc)
+        rc = mo_ds_writer_open(w, path, info, err);
+    free(labels);
+    return rc;
+}
+
+int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const mo_events_t *local,
+                    const float *feat, double t0, mo_error_t *err)
+{
+    size_t width = s->n_features;
+    int rank = mo_comm_rank(comm), size = mo_comm_size(comm);
+    void *all_text = NULL, *all_n = NULL;
+    size_t n_text = 0, n_ranks = 0;
+    int64_t n = 0, missing = 0, step = piece_rows(width);
     mo_buf_t text = {0};
-    int rc = 0;
+    mo_ds_info_t info = {0};
+    mo_ds_writer_t *w = NULL;
+    int32_t *ids = NULL;
+    float *vals = NULL;
+    int rc = 0, local_rc = 0;
     for (int64_t i = 0; i < local->n && !rc; i++)
         rc = mo_buf_append(&text, local->pool + local->label_off[i],
                            strlen(local->pool + local->label_off[i]) + 1);
     if (rc)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     rc = mo_comm_agree(comm, rc, err);
-    if (!rc)
-        rc = mo_comm_allgatherv(comm, feat, (size_t)local->n * width, MO_DT_DOUBLE, &all_feat,
-                                &n_feat, err);
+    /* The labels are small beside the features: every rank gets them, rank 0 maps them. */
     if (!rc)
         rc = mo_comm_allgatherv(comm, text.data ? text.data : "", text.len, MO_DT_BYTE, &all_text,
                                 &n_text, err);
+    if (!rc)
+        rc = mo_comm_allgatherv(comm, &local->n, 1, MO_DT_INT64, &all_n, &n_ranks, err);
     mo_buf_free(&text);
-    int64_t n = width ? (int64_t)(n_feat / width) : 0;
-    int local_rc = 0;
-    if (!rc && mo_comm_rank(comm) == 0) {
-        char **labels = mo_calloc(n ? (size_t)n : 1, sizeof *labels);
-        float *X = malloc((n ? (size_t)n : 1) * width * sizeof *X);
-        int32_t *ids = mo_calloc(n ? (size_t)n : 1, sizeof *ids);
-        float *vals = mo_calloc(n ? (size_t)n : 1, sizeof *vals);
-        char **names = mo_calloc(width, sizeof *names);
-        mo_ds_info_t info = {.n_rows = n, .n_features = (int64_t)width, .allow_nan = 1};
-        if (!labels || !X || !ids || !vals || !names)
-            local_rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-        char *p = all_text;
-        for (int64_t i = 0; !local_rc && i < n; i++) {
-            labels[i] = p;
-            p += strlen(p) + 1;
-        }
-        int64_t missing = 0;
-        for (size_t i = 0; !local_rc && i < (size_t)n * width; i++) {
-            X[i] = (float)((double *)all_feat)[i];
-            missing += isnan(X[i]);
-        }
-        for (size_t f = 0; !local_rc && f < width; f++)
-            names[f] = (char *)s->features[f].feature;
-        info.feature_names = names;
-        if (!local_rc)
-            local_rc = map_labels(labels, n, &info, ids, vals, err);
-        if (!local_rc)
-            local_rc = mo_ds_write(path, &info, X, ids, vals, err);
-        if (!local_rc)
-            mo_log_info("dataset",
-                        "%s: %lld rows x %zu features (%lld missing, fill %g), %s%s in %.2f s",
-                        path, (long long)n, width, (long long)missing, s->fill,
-                        info.task == MO_DS_REGRESSION ? "regression" : "classification",
-                        info.task == MO_DS_REGRESSION ? "" : " labels", mo_time_mono() - t0);
-        free(info.class_names);
-        free(labels);
-        free(X);
-        free(ids);
-        free(vals);
-        free(names);
+    const int64_t *counts = all_n;
+    for (size_t r = 0; !rc && r < n_ranks; r++)
+        n += counts[r];
+    if (!rc && rank == 0)
+        local_rc = open_output(&w, &info, s, path, all_text, n, &ids, &vals, err);
+    if (!rc)
+        rc = mo_comm_agree(comm, local_rc, err);
+    /* Rank 0 appends its block, then each rank's as its pieces arrive (it receives every
+     * piece even after a failure, so no sender waits for ever); the others send theirs. */
+    int64_t row = 0;
+    for (int64_t i = 0; !rc && rank == 0 && !local_rc && i < local->n; i += step) {
+        int64_t m = local->n - i < step ? local->n - i : step;
+        local_rc = append(w, &info, row, m, feat + (size_t)i * width, ids, vals, &missing, err);
+        row += m;
     }
-    free(all_feat);
-    free(all_text);
+    for (int r = 1; !rc && rank == 0 && r < size; r++)
+        for (int64_t i = 0; i < counts[r]; i += step) {
+            int64_t m = counts[r] - i < step ? counts[r] - i : step;
+            void *buf = NULL;
+            size_t len = 0;
+            int got = mo_comm_recv_msg(comm, r, TAG_ROWS, &buf, &len, err);
+            if (!local_rc && !got && len != (size_t)m * width * sizeof(float))
+                got = mo_errorf(err, MO_EIO, "rank %d sent %zu bytes of rows, expected %zu", r, len,
+                                (size_t)m * width * sizeof(float));
+            if (!local_rc)
+                local_rc = got ? got : append(w, &info, row, m, buf, ids, vals, &missing, err);
+            row += m;
+            free(buf);
+        }
+    for (int64_t i = 0; !rc && rank > 0 && !local_rc && i < local->n; i += step) {
+        int64_t m = local->n - i < step ? local->n - i : step;
+        local_rc = mo_comm_send_msg(comm, 0, TAG_ROWS, feat + (size_t)i * width,
+                                    (size_t)m * width * sizeof(float), err);
+    }
+    if (!rc && rank == 0 && !local_rc)
+        local_rc = mo_ds_writer_commit(w, err);
+    else if (rank == 0)
+        mo_ds_writer_abort(w);
+    if (!rc && rank == 0 && !local_rc)
+        mo_log_info("dataset",
+                    "%s: %lld rows x %zu features (%lld missing, fill %g), %s%s in %.2f s", path,
+                    (long long)n, width, (long long)missing, s->fill,
+                    info.task == MO_DS_REGRESSION ? "regression" : "classification",
+                    info.task == MO_DS_REGRESSION ? "" : " labels", mo_time_mono() - t0);
+    free(info.class_names);
+    free(info.feature_names);
+    free(ids);
+    free(vals);
+    free(all_n);
+    free(all_text); /* after the writer: the class names point into it */
     return rc ? rc : mo_comm_agree(comm, local_rc, err);
 }
