@@ -116,6 +116,61 @@ oom:
     return MAESTRO_E_FAILED;
 }
 
+/* ---- Slurm ----------------------------------------------------------------------------------- */
+
+/* The Slurm job this run belongs to, from the environment srun/sbatch give every task: the
+ * same labels the host puts on metric events (runner/slurm_env.c), here on every sample, the
+ * run-level series (info, status, duration, gates, final values) included. A value that is not
+ * plain printable text is left out. */
+static void read_slurm(prom_state_t *st)
+{
+    static const char *const vars[][2] = {
+        {"SLURM_JOB_ID", "slurm_job_id"},
+        {"SLURM_ARRAY_JOB_ID", "slurm_array_job_id"},
+        {"SLURM_ARRAY_TASK_ID", "slurm_array_task_id"},
+        {"SLURM_JOB_NODELIST", "slurm_nodelist"},
+    };
+    st->n_slurm = 0;
+    if (!getenv("SLURM_JOB_ID"))
+        return;
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = getenv(vars[i][0]);
+        if (i == 3 && (!v || !*v))
+            v = getenv("SLURM_NODELIST");
+        if (!v || !*v)
+            continue;
+        int ok = 1;
+        for (const char *c = v; *c && ok; c++)
+            ok = *c > ' ' && *c < 127 && *c != '"' && *c != '\\';
+        if (!ok)
+            continue;
+        snprintf(st->slurm_val[st->n_slurm], sizeof st->slurm_val[0], "%s", v);
+        st->slurm_name[st->n_slurm++] = vars[i][1];
+    }
+}
+
+static int is_slurm_label(const prom_state_t *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_slurm; i++)
+        if (!strcmp(name, st->slurm_name[i]))
+            return 1;
+    return 0;
+}
+
+/* The labels every sample gets: (rank, run for a textfile,) then the Slurm ones. */
+static size_t prefix_labels(const prom_state_t *st, prom_label_t *out, const char *rank,
+                            int textfile)
+{
+    size_t n = 0;
+    if (textfile) {
+        out[n++] = (prom_label_t){"rank", rank};
+        out[n++] = (prom_label_t){"run", st->run_id};
+    }
+    for (size_t i = 0; i < st->n_slurm; i++)
+        out[n++] = (prom_label_t){st->slurm_name[i], st->slurm_val[i]};
+    return n;
+}
+
 /* ---- textfile ------------------------------------------------------------------------------ */
 
 static int write_textfile(prom_state_t *st)
@@ -124,10 +179,11 @@ static int write_textfile(prom_state_t *st)
     snprintf(rank, sizeof rank, "%d", st->rank);
     /* nothing adds grouping labels to a textfile: run and rank go on every sample, so the
      * files of several runs and ranks in one folder never collide */
-    prom_label_t prefix[] = {{"rank", rank}, {"run", st->run_id}};
+    prom_label_t prefix[6];
+    size_t np = prefix_labels(st, prefix, rank, 1);
     prom_buf_t body;
     prom_buf_init(&body);
-    prom_set_render(st->set, prefix, 2, &body);
+    prom_set_render(st->set, prefix, np, &body);
     int rc = MAESTRO_OK;
     char why[1024];
     if (body.oom) {
@@ -195,7 +251,7 @@ static void record(prom_state_t *st, const char *name, double value, const maest
         if (!kv[i].key || prom_label_name(ln, sizeof names[0], kv[i].key) != 0)
             continue;
         if (!strcmp(ln, "job") || !strcmp(ln, "instance") || !strcmp(ln, "run") ||
-            !strcmp(ln, "rank"))
+            !strcmp(ln, "rank") || is_slurm_label(st, ln)) /* the Slurm ones come as prefix */
             continue;
         nn++;
         labels[n++] = (prom_label_t){ln, kv[i].value ? kv[i].value : ""};
@@ -232,7 +288,8 @@ static int publish(prom_state_t *st)
     if (st->url) {
         prom_buf_t body;
         prom_buf_init(&body);
-        prom_set_render(st->set, NULL, 0, &body);
+        prom_label_t prefix[6];
+        prom_set_render(st->set, prefix, prefix_labels(st, prefix, NULL, 0), &body);
         if (body.oom) {
             prom_log(st, MAESTRO_LOG_WARN, "out of memory rendering the push");
             rc = MAESTRO_E_FAILED;
@@ -311,6 +368,7 @@ static int prom_run_start(void *state, const maestro_run_info_t *run)
     if (!run)
         return MAESTRO_E_FAILED;
     st->rank = run->rank;
+    read_slurm(st);
     st->start_ns = run->start_ns > 0 ? run->start_ns : st->host->now_ns();
     free(st->run_id);
     st->run_id = prom_strdup(run->run_id ? run->run_id : "");

@@ -141,6 +141,11 @@ typedef struct {
     /* newest delivered sequence per group (several in a `plugins flush` of many ranks) */
     prom_delivered_t *delivered;
     size_t n_delivered;
+    /* Under Slurm, the job's labels on every sample pushed or written (run-level series too):
+     * slurm_job_id, slurm_array_job_id, slurm_array_task_id, slurm_nodelist, as set. */
+    char slurm_val[4][257];
+    size_t n_slurm;
+    const char *slurm_name[4];
 } prom_state_t;
 
 /* A log line through the host (level: maestro_log_level_t). */

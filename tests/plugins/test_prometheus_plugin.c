@@ -191,6 +191,65 @@ static void test_prometheus_plugin__event_labels_kept_reserved_dropped(void)
     P->fini(st);
 }
 
+/* The line of `body` that starts with `series` ("maestro_run_info{"), copied; NULL if none. */
+static char *line_of(const char *body, const char *series)
+{
+    const char *p = body;
+    size_t n = strlen(series);
+    while (p && *p && strncmp(p, series, n) != 0) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p || !*p)
+        return NULL;
+    const char *e = strchr(p, '\n');
+    return strndup(p, e ? (size_t)(e - p) : strlen(p));
+}
+
+static int count_of(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_prometheus_plugin__slurm_labels_on_every_series(void)
+{
+    setenv("SLURM_JOB_ID", "77", 1);
+    setenv("SLURM_ARRAY_TASK_ID", "3", 1);
+    setenv("SLURM_JOB_NODELIST", "node[01-02]", 1);
+    maestro_kv_t cfg[] = {{"url", URL}};
+    void *st = start(cfg, 1);
+    maestro_run_info_t ri = run_info(NULL, 0);
+    CU_ASSERT_EQUAL(P->run_start(st, &ri), MAESTRO_OK);
+    /* The host puts the same labels on metric events: they are not doubled. */
+    maestro_kv_t labels[] = {{"slurm_job_id", "77"}, {"split", "test"}};
+    maestro_event_t ev = {
+        .kind = MAESTRO_EV_METRIC, .name = "val_f1", .value = 0.5, .labels = labels, .n_labels = 2};
+    CU_ASSERT_EQUAL(P->event(st, &ev), MAESTRO_OK);
+    CU_ASSERT_EQUAL(metric(st, "epoch", 1), MAESTRO_OK);
+    CU_ASSERT_EQUAL_FATAL(H.n_req, 2);
+    const char *series[] = {"maestro_run_info{", "maestro_run_status{", "maestro_val_metric{",
+                            "maestro_epoch{", "maestro_run_duration_seconds{"};
+    for (size_t i = 0; i < sizeof series / sizeof *series; i++) {
+        char *l = line_of(H.req[1].body, series[i]);
+        CU_ASSERT_PTR_NOT_NULL(l);
+        if (l && (count_of(l, "slurm_job_id=\"77\"") != 1 ||
+                  count_of(l, "slurm_array_task_id=\"3\"") != 1 ||
+                  count_of(l, "slurm_nodelist=\"node[01-02]\"") != 1))
+            fprintf(stderr, "\n  %s\n", l);
+        CU_ASSERT_EQUAL(count_of(l, "slurm_job_id=\"77\""), 1);
+        CU_ASSERT_EQUAL(count_of(l, "slurm_array_task_id=\"3\""), 1);
+        CU_ASSERT_EQUAL(count_of(l, "slurm_nodelist=\"node[01-02]\""), 1);
+        free(l);
+    }
+    P->fini(st);
+    unsetenv("SLURM_JOB_ID");
+    unsetenv("SLURM_ARRAY_TASK_ID");
+    unsetenv("SLURM_JOB_NODELIST");
+}
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -292,6 +351,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_prometheus_plugin__other_ranks_push_their_own_series_only),
     MO_TEST(test_prometheus_plugin__interval_replaces_epoch_pushes),
     MO_TEST(test_prometheus_plugin__event_labels_kept_reserved_dropped),
+    MO_TEST(test_prometheus_plugin__slurm_labels_on_every_series),
     MO_TEST(test_prometheus_plugin__textfile_without_url),
     MO_TEST(test_prometheus_plugin__textfile_dir_and_delete),
     MO_TEST(test_prometheus_plugin__callbacks_before_run_start_do_nothing),
