@@ -7,8 +7,8 @@
 # value, mean regret (best - known minimum). Overhead: OVERHEAD_TRIALS (2000) trials on
 # OVERHEAD_OBJECTIVE (branin), one seed, trials/s of the whole loop (suggest, objective, tell).
 # Maestro's figures here are the sampler alone, without a journal: bench/sweep.sh measures a
-# real sweep's controller (`maestro run`, sweep.h5 rewritten after every event) against Optuna
-# in memory and on its JournalFileStorage.
+# real sweep's controller (`maestro run`, its journal written before every event is acted on)
+# against Optuna in memory and on its JournalFileStorage.
 # Raw JSON lines go to $OUT/results.jsonl, the Markdown table to stdout and $OUT/report.md.
 #
 # usage: bench/sweep_samplers.sh [OUT]     (default out/bench/sweep-samplers-<time>)

@@ -59,6 +59,7 @@ void mo_sj_free(mo_sweep_journal_t *j)
         trial_free(&j->trials[i], j->dim);
     free(j->trials);
     free(j->reports);
+    mo_buf_free(&j->log);
     memset(j, 0, sizeof *j);
 }
 
@@ -177,6 +178,8 @@ long mo_sj_add_trial(mo_sweep_journal_t *j, int64_t number, int32_t group, const
         memcpy(t.x, x, j->dim * sizeof *x);
     j->trials[j->n_trials] = t;
     j->seq++;
+    if (j->log_on)
+        mo_sj_log_note(j, MO_SJ_EV_ADD, (long)j->n_trials);
     return (long)j->n_trials++;
 }
 
@@ -209,6 +212,8 @@ int mo_sj_report(mo_sweep_journal_t *j, int64_t number, int64_t step, double val
         return mo_errorf(err, MO_ENOMEM, "sweep journal: out of memory");
     j->reports = all;
     j->reports[j->n_reports++] = (mo_sj_report_t){number, step, ++j->seq, value};
+    if (j->log_on)
+        mo_sj_log_note(j, MO_SJ_EV_REPORT, -1);
     return 0;
 }
 
@@ -236,6 +241,8 @@ int mo_sj_end_trial(mo_sweep_journal_t *j, int64_t number, int32_t status, doubl
     t->objective = objective;
     t->duration = duration;
     t->end_seq = ++j->seq;
+    if (j->log_on)
+        mo_sj_log_note(j, MO_SJ_EV_END, (long)(t - j->trials));
     return 0;
 }
 
@@ -263,6 +270,8 @@ int mo_sj_restart_trial(mo_sweep_journal_t *j, int64_t number, int32_t group, do
     t->duration = 0;
     t->end_seq = 0;
     j->seq++;
+    if (j->log_on)
+        mo_sj_log_note(j, MO_SJ_EV_RESTART, i);
     return 0;
 }
 
@@ -310,6 +319,8 @@ int mo_sj_set_status(mo_sweep_journal_t *j, const char *status, mo_error_t *err)
     free(j->status);
     j->status = s;
     j->seq++;
+    if (j->log_on)
+        mo_sj_log_note(j, MO_SJ_EV_STATUS, -1);
     return 0;
 }
 
@@ -409,6 +420,12 @@ void mo_sweep_describe(json_t *obj, hid_t file)
             json_object_set_new(obj, keys[i], json_null());
         return;
     }
+    /* Events a running (or killed) sweep has only in its log; a log that does not apply
+     * leaves the journal as far as it did apply. */
+    mo_buf_t log = {0};
+    if (!mo_buf_printf(&log, "%s.log", path))
+        mo_sj_log_replay(&j, log.data, NULL);
+    mo_buf_free(&log);
     json_int_t count[4] = {0};
     for (size_t i = 0; i < j.n_trials; i++)
         count[j.trials[i].status]++;

@@ -21,14 +21,22 @@
  * Strings in datasets are fixed-length UTF-8 (as wide as the longest + 1); attributes are
  * variable-length. Readers accept either, and any integer or float width.
  *
- * The whole file is rewritten atomically (temp + fsync + rename) after every event, so after
- * a crash it holds the state of the last event exactly, never half of one. The image is built
- * in memory (HDF5 core driver) so a write costs one file write, not one per object.
+ * mo_sj_write rewrites the whole file atomically (temp + fsync + rename), so after a crash it
+ * holds the state of one event exactly, never half of one. The image is built in memory (HDF5
+ * core driver) so a write costs one file write, not one per object.
+ *
+ * A running sweep saves through a writer (mo_sj_writer_*, io/sweep_journal_log.c): while
+ * events come slower than about 160 a second every save is such a rewrite; faster, the events
+ * since the last rewrite are appended to `<path>.log` instead (checksummed records, fsync'd at
+ * the caller's cadence) and sweep.h5 is rewritten ("compacted") at most every 0.5 s, when the
+ * sweep goes idle, and at the end, which removes the log. mo_sj_read and inspect replay the
+ * log over sweep.h5, so together they always hold the last event.
  */
 #ifndef MO_IO_SWEEP_JOURNAL_H
 #define MO_IO_SWEEP_JOURNAL_H
 
 #include "core/status.h"
+#include "core/str.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +74,10 @@ typedef struct {
     mo_sj_report_t *reports;
     size_t n_reports, cap_reports;
     int64_t seq; /* events recorded; every call that changes the journal increments it */
+    /* With log_on (set by mo_sj_writer_create) every change is also encoded as a log record in
+     * `log` until the writer saves it; mo_sj_free frees it. */
+    int log_on;
+    mo_buf_t log;
 } mo_sweep_journal_t;
 
 /* Start an empty journal, status "running". Strings are copied; spec_text may be NULL.
@@ -109,8 +121,44 @@ int mo_sj_set_status(mo_sweep_journal_t *j, const char *status, mo_error_t *err)
 int mo_sj_write(const mo_sweep_journal_t *j, const char *path, mo_error_t *err);
 /* The same; durable 0 skips the fsyncs (io/atomic.h mo_io_write_atomic_ex). */
 int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, mo_error_t *err);
-/* Read a journal written by mo_sj_write. MO_ENOTFOUND when absent, MO_EFORMAT (naming the
+/* Read a journal written by mo_sj_write or a writer (sweep.h5, then `<path>.log` replayed
+ * over it). MO_ENOTFOUND when absent, MO_EFORMAT (naming the
  * file and object) when it is not a sweep journal or is damaged. *j is initialised here. */
 int mo_sj_read(mo_sweep_journal_t *j, const char *path, mo_error_t *err);
+
+/* ---- the writer of a running sweep: sweep.h5 plus its event log ------------------------- */
+
+typedef struct mo_sj_writer mo_sj_writer_t;
+
+/* A writer of `j` at `path` (the log is `<path>.log`): turns on j->log_on. The first save is
+ * always a whole rewrite, which removes a log left by an earlier run. Destroy it before j. */
+int mo_sj_writer_create(mo_sj_writer_t **out, mo_sweep_journal_t *j, const char *path,
+                        mo_error_t *err);
+/* Put every change to j since the last save on disk (see above); durable fsyncs what it
+ * writes. MO_EIO when neither the log nor the whole file can be written. */
+int mo_sj_writer_save(mo_sj_writer_t *w, mo_sweep_journal_t *j, int durable, mo_error_t *err);
+/* Nothing else to do for now: rewrite sweep.h5 if the log holds events (no-op otherwise), so
+ * that sweep.h5 alone is current while the sweep waits. */
+int mo_sj_writer_idle(mo_sj_writer_t *w, mo_sweep_journal_t *j, mo_error_t *err);
+/* The end: a durable whole rewrite, then the log is removed. */
+int mo_sj_writer_finish(mo_sj_writer_t *w, mo_sweep_journal_t *j, mo_error_t *err);
+/* Saves count as fast when 16 fall within fast_window_s (0.1 s), and sweep.h5 is rewritten
+ * at least every compact_every_s (0.5 s) while they do; <= 0 keeps the default. For tests,
+ * which must not depend on the machine's speed. */
+void mo_sj_writer_tune(mo_sj_writer_t *w, double fast_window_s, double compact_every_s);
+/* Whole rewrites and appends so far (for tests and the benchmark). */
+void mo_sj_writer_counts(const mo_sj_writer_t *w, int64_t *rewrites, int64_t *appends);
+void mo_sj_writer_destroy(mo_sj_writer_t *w);
+
+/* Replay the log at `log_path` over j (read from the sweep.h5 beside it): records already in j
+ * (seq <= j->seq) are skipped, a torn or damaged tail ends the log. MO_EFORMAT when a record
+ * does not apply; absent log: 0. */
+int mo_sj_log_replay(mo_sweep_journal_t *j, const char *log_path, mo_error_t *err);
+
+/* internal (sweep_journal.c -> sweep_journal_log.c): encode the event just applied to j */
+enum { MO_SJ_EV_ADD = 1, MO_SJ_EV_REPORT, MO_SJ_EV_END, MO_SJ_EV_RESTART, MO_SJ_EV_STATUS };
+void mo_sj_log_note(mo_sweep_journal_t *j, int type, long trial_index);
+/* internal: sweep.h5 alone, without its log (sweep_journal_file.c) */
+int mo_sj_read_snapshot(mo_sweep_journal_t *j, const char *path, mo_error_t *err);
 
 #endif

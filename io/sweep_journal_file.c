@@ -1,7 +1,7 @@
 /* sweep_journal_file.c - sweep.h5 on disk: write the journal whole, read it back
  *
- * The file is rewritten whole after every event (a few hundred KiB at thousands of trials); a
- * file that is always whole needs no recovery code: no log to replay, no torn tail. The image
+ * The file is always rewritten whole (a few hundred KiB at thousands of trials), so it needs no
+ * recovery code; a fast sweep's events between rewrites go to sweep_journal_log.c. The image
  * is built with the HDF5 core driver without a backing store and reaches the disk in one write
  * (mo_io_write_atomic). The reader uses the core driver too: the file in one read.
  *
@@ -658,7 +658,7 @@ int mo_sj_read_h5(mo_sweep_journal_t *j, hid_t file, const char *path, mo_error_
     return rc;
 }
 
-int mo_sj_read(mo_sweep_journal_t *j, const char *path, mo_error_t *err)
+int mo_sj_read_snapshot(mo_sweep_journal_t *j, const char *path, mo_error_t *err)
 {
     struct stat st;
     hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;

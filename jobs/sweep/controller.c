@@ -30,6 +30,7 @@ struct sweep_ctrl {
     mo_sampler_t *sampler;
     mo_pruner_t *pruner;
     mo_sweep_journal_t j;
+    mo_sj_writer_t *writer; /* sweep.h5 and its event log; made at the first write */
     char path[4096];
     int n_groups, groups_done;
     int64_t next_number;
@@ -41,7 +42,8 @@ struct sweep_ctrl {
     int code;
     char error[600];
     int dirty;
-    double last_sync; /* mo_time_mono of the last fsync'd write */
+    double last_sync;  /* mo_time_mono of the last fsync'd write */
+    double last_write; /* mo_time_mono of the last write */
 };
 
 static int decides(const sweep_spec_t *s)
@@ -69,16 +71,27 @@ static void stop_with(sweep_ctrl_t *c, int code, const char *fmt, ...)
  * power cut loses at most that much, which a resume runs again. Syncing every event would cap
  * a fast sweep at the disk's fsync rate. */
 #define SYNC_EVERY_S 0.5
+/* A poll that finds nothing this long after the last write rewrites sweep.h5 if its log holds
+ * events (a burst of events that has ended). */
+#define IDLE_AFTER_S 0.1
 
 static void write_journal(sweep_ctrl_t *c, int force_sync)
 {
     double now = mo_time_mono();
     int durable = force_sync || now - c->last_sync >= SYNC_EVERY_S;
     mo_error_t err = {0};
-    if (mo_sj_write_ex(&c->j, c->path, durable, &err))
+    /* The writer appends the events to sweep.h5.log while they come fast and rewrites
+     * sweep.h5 otherwise (io/sweep_journal.h); made here so that it records the journal that
+     * a resume read in ctrl_start. */
+    int rc = c->writer ? 0 : mo_sj_writer_create(&c->writer, &c->j, c->path, &err);
+    if (!rc)
+        rc = force_sync ? mo_sj_writer_finish(c->writer, &c->j, &err)
+                        : mo_sj_writer_save(c->writer, &c->j, durable, &err);
+    if (rc)
         stop_with(c, err.code ? err.code : MO_EIO, "%s", err.msg);
     if (durable)
         c->last_sync = now;
+    c->last_write = now;
     c->dirty = 0;
 }
 
@@ -127,6 +140,7 @@ void ctrl_destroy(sweep_ctrl_t *c)
         return;
     mo_sampler_destroy(c->sampler);
     mo_pruner_destroy(c->pruner);
+    mo_sj_writer_destroy(c->writer);
     mo_sj_free(&c->j);
     free(c->rerun);
     free(c);
@@ -497,6 +511,17 @@ static int handle(sweep_ctrl_t *c, int src, int tag, const void *buf, size_t len
     }
 }
 
+/* Nothing came: once no write happened for IDLE_AFTER_S, sweep.h5 takes in what only its log
+ * holds (a no-op when the log is empty), so that it is current for readers that do not know
+ * the log (h5py) while the sweep waits. */
+static void idle(sweep_ctrl_t *c)
+{
+    mo_error_t e = {0};
+    if (c->writer && mo_time_mono() - c->last_write >= IDLE_AFTER_S &&
+        mo_sj_writer_idle(c->writer, &c->j, &e))
+        stop_with(c, e.code ? e.code : MO_EIO, "%s", e.msg);
+}
+
 int ctrl_serve(sweep_ctrl_t *c, int block, mo_error_t *err)
 {
     mo_comm_t *world = c->ctx->comm;
@@ -509,6 +534,7 @@ int ctrl_serve(sweep_ctrl_t *c, int block, mo_error_t *err)
         if (!rc && !got && block) {
             /* Sleep between polls rather than spin in a blocking receive: on an
              * oversubscribed node the controller's idle rank must not take CPU from trials. */
+            idle(c);
             usleep(100);
             continue;
         }
@@ -525,6 +551,8 @@ int ctrl_serve(sweep_ctrl_t *c, int block, mo_error_t *err)
      * both); what came in messages is written now. */
     if (handled)
         flush(c);
+    else if (!rc)
+        idle(c);
     return rc;
 }
 
