@@ -129,7 +129,7 @@ static void test_cluster__repository_file_loads_its_values(void)
     CU_ASSERT_STRING_EQUAL(c->schedules[0].name, "nightly");
     CU_ASSERT_STRING_EQUAL(c->schedules[0].cron, "0 2 * * *");
     CU_ASSERT_STRING_EQUAL(c->schedules[0].timezone, "UTC");
-    CU_ASSERT_STRING_EQUAL(c->schedules[0].spec, "jobs/pipeline/nightly.yml");
+    CU_ASSERT_STRING_EQUAL(c->schedules[0].spec, "jobs/pipeline/example.yml");
     CU_ASSERT_STRING_EQUAL(c->schedules[0].target, "kubernetes");
     mo_cluster_destroy(c);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_deploy.sh - deploy/ assets: the Grafana dashboard and the Prometheus alert rules parse and
 # use only metric names docs/metrics.md documents; the Dockerfile runs as a non-root user with
-# maestro as its entrypoint. promtool, when installed, checks the rules as well.
+# maestro as its entrypoint; the generated MPIJob, CronJob and sbatch examples have the shape the
+# commands promise. promtool, when installed, checks the rules as well.
 . "$MAESTRO_SOURCE_DIR/tests/cli_lib.sh"
 PY=/usr/bin/python3
 D="$MAESTRO_SOURCE_DIR/deploy"
@@ -102,6 +103,33 @@ if command -v promtool >/dev/null; then
 else
   ok "skipped: promtool not installed (Debian: prometheus)"
 fi
+
+case_ "the generated examples (scripts/deploy-examples.sh)"
+run $PY -c "
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open('$D/cronjob-example.yaml')) if d]
+kinds = [d['kind'] for d in docs]
+for k in ('ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'CronJob'):
+    assert k in kinds, (k, kinds)
+cj = [d for d in docs if d['kind'] == 'CronJob'][0]
+assert cj['apiVersion'] == 'batch/v1', cj['apiVersion']
+sp = cj['spec']
+assert sp['schedule'] == '0 2 * * *' and sp['timeZone'] == 'UTC', sp
+assert sp['concurrencyPolicy'] == 'Forbid', sp
+docs = [d for d in yaml.safe_load_all(open('$D/mpijob-example.yaml')) if d]
+assert [d['kind'] for d in docs] == ['ConfigMap', 'MPIJob'], [d['kind'] for d in docs]
+assert docs[1]['apiVersion'] == 'kubeflow.org/v2beta1'
+print('ok')"
+expect_exit 0
+for f in sbatch-example.sh sbatch-schedule-example.sh; do
+  run bash -n "$D/$f"
+  [ "$RC" -eq 0 ] && ok "$f parses" || fail "$f: $ERR"
+done
+for opt in "--requeue" "--signal=B:USR1@120" "--ntasks-per-node=2"; do
+  grep -q -- "^#SBATCH $opt" "$D/sbatch-example.sh" && ok "sbatch $opt" || fail "no #SBATCH $opt"
+done
+grep -q -- "^#SBATCH --begin=" "$D/sbatch-schedule-example.sh" && ok "schedule uses --begin" ||
+  fail "no --begin in the schedule script"
 
 case_ "Dockerfile"
 F="$D/Dockerfile"
