@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_submit_slurm.sh - `maestro submit --target slurm` and `maestro status` against a real
 # single-node Slurm (scripts/services/slurm.sh: munged, slurmctld, slurmd in a temp folder):
-# a tiny train run completes and writes run.h5, and sbatch itself reads a nasty job name and
-# launch line literally. Where Slurm cannot run here (not root, packages missing, daemons that
+# a tiny train run completes and writes run.h5; a longer one requeued with `scontrol requeue`
+# mid-training resumes from its checkpoint by itself (runner/slurm_env.c); and sbatch itself
+# reads a nasty job name and launch line literally. Where Slurm cannot run here (not root, packages missing, daemons that
 # do not start) the test says why and skips; every daemon is stopped at the end.
 . "$(dirname "$0")/../cli_lib.sh"
 SRC=$MAESTRO_SOURCE_DIR
@@ -69,6 +70,39 @@ if [ -n "$JOB" ]; then
   expect_stdout "job $JOB: COMPLETED (exit 0:0)"
   run grep -c "run t (kind train) on 2 ranks" "runs/t/slurm-$JOB.err"
   [ "$OUT" = 1 ] && ok "ran on 2 ranks" || fail "rank line count: $OUT"
+fi
+
+case_ "a job requeued mid-training resumes from its checkpoint by itself"
+"$MAESTRO" data synth --rows 40000 --features 16 --classes 2 --seed 4 -o long.h5 >/dev/null
+cat > long.yml <<'YML'
+kind: train
+name: long
+data: {path: long.h5, validation_split: 0.1}
+model: {type: mlp, hidden: [64, 64], activation: tanh}
+optimizer: {name: adam, lr: 0.001}
+training: {epochs: 6, batch_size: 32, seed: 3, checkpoint_every: 200}
+YML
+maestro submit long.yml --target slurm --cluster cluster.yml
+expect_exit 0
+JOB=$(sed -n 's/^submitted batch job \([0-9]*\)$/\1/p' <<<"$OUT")
+if [ -n "$JOB" ]; then
+  for _ in $(seq 1 300); do # training under way: its first checkpoint is there
+    ls runs/long/checkpoints 2>/dev/null | grep -q 'ckpt-.*\.h5$' && break
+    sleep 0.2
+  done
+  # Slurm stops the job (SIGTERM: every rank checkpoints) and queues it again; its begin time
+  # is then a little in the future, which the test does not wait for.
+  run scontrol requeue "$JOB"
+  expect_exit 0
+  sleep 1
+  scontrol update JobId="$JOB" StartTime=now >/dev/null 2>&1
+  wait_job "$JOB"
+  [ "$STATE" = COMPLETED ] && ok "job $JOB COMPLETED after the requeue" || fail "job $JOB ended $STATE"
+  run grep -c "SLURM_RESTART_COUNT=1: resuming from checkpoint runs/long/checkpoints/ckpt-" \
+    "runs/long/slurm-$JOB.err"
+  [ "$OUT" = 1 ] && ok "resumed by itself" || fail "no resume line in slurm-$JOB.err"
+  run "$MAESTRO" inspect runs/long/run.h5 --json
+  grep -q '"status": "ok"' "$WORK/.out" && ok "run.h5 status ok" || fail "run.h5: $OUT"
 fi
 
 case_ "status of a job Slurm does not know"
