@@ -4,7 +4,9 @@
 # Quality: Branin and Hartmann6, TRIALS (50) trials x SEEDS (20) seeds (0..19), sequential, for
 # Maestro TPE, Maestro random, Optuna 3.1 TPESampler and RandomSampler with default settings
 # (bench/peers/optuna_samplers.py on Debian's python3-optuna): mean, std and median of the best
-# value, mean regret (best - known minimum). Overhead: OVERHEAD_TRIALS (2000) trials on
+# value, mean regret (best - known minimum) and its standard error (std / sqrt(seeds)): with 20
+# seeds a gap of one or two standard errors between two samplers is seed noise; SEEDS=1000 runs
+# the same comparison over seeds 0..999. Overhead: OVERHEAD_TRIALS (2000) trials on
 # OVERHEAD_OBJECTIVE (branin), one seed, trials/s of the whole loop (suggest, objective, tell).
 # Maestro's figures here are the sampler alone, without a journal: bench/sweep.sh measures a
 # real sweep's controller (`maestro run`, its journal written before every event is acted on)
@@ -61,8 +63,8 @@ res, trials, seeds, otrials, oobj = sys.argv[1:6]
 rows = [json.loads(l) for l in open(res)]
 opt = {"branin": 0.397887357729739, "hartmann6": -3.32236801141551}
 print(f"Sampler quality: {trials} trials x {seeds} seeds (best value; regret = best - global min)\n")
-print("| objective | sampler | mean best | std | median | mean regret |")
-print("|---|---|---:|---:|---:|---:|")
+print("| objective | sampler | mean best | std | median | mean regret | se |")
+print("|---|---|---:|---:|---:|---:|---:|")
 for obj in ("branin", "hartmann6"):
     for impl, smp in (("maestro", "tpe"), ("optuna", "tpe"), ("maestro", "random"), ("optuna", "random")):
         v = [r["best"] for r in rows if r["kind"] == "quality" and r["impl"] == impl
@@ -70,7 +72,7 @@ for obj in ("branin", "hartmann6"):
         if not v:
             continue
         print(f"| {obj} | {impl} {smp} | {st.mean(v):.3f} | {st.stdev(v):.3f} | "
-              f"{st.median(v):.3f} | {st.mean(v) - opt[obj]:.3f} |")
+              f"{st.median(v):.3f} | {st.mean(v) - opt[obj]:.3f} | {st.stdev(v) / len(v) ** 0.5:.3f} |")
 print(f"\nController overhead: {otrials} trials of {oobj}, sequential, no journal yet\n")
 print("| sampler | seconds | trials/s | vs Optuna TPE |")
 print("|---|---:|---:|---:|")
