@@ -15,7 +15,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-.PHONY: all deps build test test-unit test-sanitize fuzz demo format clean
+.PHONY: all deps build test test-unit test-sanitize test-valgrind fuzz demo format clean
 
 all: build
 
@@ -42,10 +42,16 @@ test-sanitize: deps
 	cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 
+# The unit suite under valgrind memcheck (scripts/valgrind-unit.sh; docs/reliability.md).
+test-valgrind: build
+	@scripts/install-deps.sh check
+	scripts/valgrind-unit.sh $(BUILD)
+
 # Every tests/fuzz/ harness under libFuzzer (clang, ASan + UBSan) for FUZZ_TIME seconds each,
 # starting from its saved corpus; new inputs go to $(FUZZ)/corpus/, crashes to
 # $(FUZZ)/crashes/ (scripts/fuzz.sh; docs/reliability.md).
 fuzz: deps
+	@scripts/install-deps.sh check
 	CC=clang cmake -S . -B $(FUZZ) -DMAESTRO_FUZZ=ON -DMAESTRO_SANITIZE=address,undefined \
 	      -DMAESTRO_CUDA=off -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(FUZZ) -j$(JOBS)

@@ -6,6 +6,8 @@
 #   scripts/install-deps.sh bench   what the benchmarks need on top: the peers they measure
 #                                   Maestro against. Called by bench/train_throughput.sh
 #                                   (through install-bench-deps.sh) before a run.
+#   scripts/install-deps.sh check   the deeper checks: clang with libFuzzer (`make fuzz`) and
+#                                   valgrind (`make test-valgrind`).
 #
 # Idempotent and quiet when everything is present: it asks dpkg what is missing and only then
 # runs apt-get (as root, or through sudo). Debian's packages, never PyPI: the bench peers run on
@@ -43,6 +45,12 @@ bench_packages=(
   python3-pandas
 )
 
+check_packages=(
+  # libFuzzer and its sanitizer runtimes come with Debian's clang
+  clang
+  valgrind
+)
+
 # Install those of the packages "$@" that dpkg does not report installed; `who` prefixes the
 # messages so a failure says which group it was.
 install_packages() {
@@ -68,14 +76,15 @@ install_packages() {
 }
 
 if [[ $# -gt 1 ]]; then
-  echo "usage: scripts/install-deps.sh [bench]" >&2
+  echo "usage: scripts/install-deps.sh [bench|check]" >&2
   exit 2
 fi
 case "${1:-}" in
   "") install_packages "install-deps" "${build_packages[@]}" ;;
   bench) install_packages "install-deps bench" "${bench_packages[@]}" ;;
+  check) install_packages "install-deps check" "${check_packages[@]}" ;;
   *)
-    echo "install-deps: unknown group '$1' (usage: scripts/install-deps.sh [bench])" >&2
+    echo "install-deps: unknown group '$1' (usage: scripts/install-deps.sh [bench|check])" >&2
     exit 2
     ;;
 esac
