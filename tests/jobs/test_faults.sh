@@ -8,6 +8,8 @@
 #     no half-written file under the final name, a rerun recovers;
 #   a damaged newest checkpoint (io/checkpoint_dir.c, io/h5_sum.c): --resume says so and takes
 #     the one before, with the same end result;
+#   a sweep whose trials crash, hang past their timeout and return NaN, mixed: it finishes and
+#     sweep.h5 accounts for every trial with its reason (jobs/sweep/);
 #   disk full while checkpointing and while materialising (a 1 MiB tmpfs): one line naming the
 #     path, exit 4, the previous checkpoint intact.
 . "$(dirname "$0")/../cli_lib.sh"
@@ -104,6 +106,52 @@ expect_exit 0
 expect_stderr "skipping $f: damaged: checksum mismatch"
 expect_stderr "resumed from runs/dm/checkpoints/ckpt-000000000040.h5"
 same runs/ref runs/dm
+
+case_ "a sweep whose trials crash, hang past their timeout and return NaN, mixed, finishes"
+cat > obj.sh <<'SH'
+#!/bin/bash
+# $1: the trial number, $2: x. By trial number mod 4: a result, a crash, a hang, NaN.
+case $(($1 % 4)) in
+0) echo "value=$2" ;;
+1) kill -SEGV $$ ;;
+2) sleep 60 ;;
+3) echo "value=nan" ;;
+esac
+SH
+chmod +x obj.sh
+cat > mixed.yml <<'YML'
+kind: sweep
+name: mixed
+objective: {metric: value, goal: minimize}
+algorithm: {name: random, settings: {seed: 5}}
+parameters:
+  - {name: x, type: double, min: 0, max: 1}
+max_trials: 8
+parallel_trials: 2
+max_failed_trials: 8
+trial:
+  command: ["./obj.sh", "${trial}", "${x}"]
+  timeout: 2s
+output: runs/mixed
+YML
+mpi 2 run mixed.yml
+expect_exit 0
+expect_stderr "8 trials (2 completed, 0 pruned, 6 failed)"
+maestro inspect runs/mixed/sweep.h5 --json
+expect_exit 0
+printf '%s' "$OUT" > mixed.json
+run "$PY" -c "
+import json
+d = json.load(open('mixed.json'))
+assert d['counts'] == {'running': 0, 'completed': 2, 'pruned': 0, 'failed': 6}, d['counts']
+why = {t['number']: (t['status'], t.get('error')) for t in d['trials']}
+assert sorted(why) == list(range(8)), why
+for n, (st, err) in why.items():
+    want = [('completed', None), ('failed', 'killed by signal 11'),
+            ('failed', 'timed out after 2 s'), ('failed', 'objective is NaN')][n % 4]
+    assert (st, err) == want, (n, st, err)
+print('every trial accounted for')"
+expect_stdout "every trial accounted for"
 
 # ---- disk full --------------------------------------------------------------------------------
 mkdir -p full
