@@ -8,6 +8,8 @@
 #     no half-written file under the final name, a rerun recovers;
 #   a damaged newest checkpoint (io/checkpoint_dir.c, io/h5_sum.c): --resume says so and takes
 #     the one before, with the same end result;
+#   preemption (SIGTERM to the ranks) at random points four times in a row, each followed by
+#     --resume: the final result equals the uninterrupted one bit for bit;
 #   a sweep whose trials crash, hang past their timeout and return NaN, mixed: it finishes and
 #     sweep.h5 accounts for every trial with its reason (jobs/sweep/);
 #   disk full while checkpointing and while materialising (a 1 MiB tmpfs): one line naming the
@@ -106,6 +108,38 @@ expect_exit 0
 expect_stderr "skipping $f: damaged: checksum mismatch"
 expect_stderr "resumed from runs/dm/checkpoints/ckpt-000000000040.h5"
 same runs/ref runs/dm
+
+case_ "preempted (SIGTERM) at random points four times in a row, resumed each time: same result"
+"$MAESTRO" data synth --rows 20000 --features 16 --classes 2 --seed 8 -o p.h5 >/dev/null
+cat > pre.yml <<'YML'
+kind: train
+name: pre
+data: {path: p.h5, validation_split: 0.1}
+model: {type: mlp, hidden: [256, 256], activation: tanh}
+optimizer: {name: adam, lr: 0.001}
+training: {epochs: 30, batch_size: 32, seed: 5, checkpoint_every: 500, eval_every: 1000}
+YML
+mpi 2 run pre.yml --output runs/pre-ref
+expect_exit 0
+stops=0
+for i in 1 2 3 4; do
+  resume=""
+  [ "$i" -gt 1 ] && resume=--resume
+  mpirun -np 2 --oversubscribe "$MAESTRO" run pre.yml --output runs/pre $resume >"pre-$i.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do grep -q "training rows" "pre-$i.log" && break; sleep 0.05; done
+  sleep "$((RANDOM % 2)).$((RANDOM % 8 + 2))" # 0.2-1.9 s into training (~6 s)
+  pkill -TERM -f -- "^$MAESTRO run pre.yml --output runs/pre" 2>/dev/null
+  wait "$pid"
+  rc=$?
+  [ "$rc" -eq 143 ] && stops=$((stops + 1))
+  [ "$rc" -eq 143 ] || [ "$rc" -eq 0 ] || fail "round $i ended with exit $rc: $(tail -3 "pre-$i.log")"
+done
+[ "$stops" -ge 1 ] && ok "$stops of 4 rounds stopped mid-training (exit 143)" ||
+  fail "no round was stopped mid-training: the run is too short for this machine"
+mpi 2 run pre.yml --output runs/pre --resume
+expect_exit 0
+same runs/pre-ref runs/pre
 
 case_ "a sweep whose trials crash, hang past their timeout and return NaN, mixed, finishes"
 cat > obj.sh <<'SH'
