@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define MAX_SECRETS 64
 
@@ -256,4 +257,22 @@ void mo_log(mo_log_level_t level, const char *component, const char *fmt, ...)
         free(values[i]);
 out:
     pthread_mutex_unlock(&log_lock);
+}
+
+void mo_log_phase(const char *component, const char *phase, double t0)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    long rss = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            rss = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    mo_log_debug(component, "phase %s: %.3f s, cpu %.3f s, rss %.1f MiB, peak %.1f MiB", phase,
+                 mo_time_mono() - t0, cpu, (double)rss / 1024.0, (double)ru.ru_maxrss / 1024.0);
 }

@@ -51,6 +51,11 @@ void mo_log(mo_log_level_t level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define mo_log_debug(comp, ...) mo_log(MO_LOG_DEBUG, comp, __VA_ARGS__)
+
+/* At debug level: "phase NAME: <wall> s, cpu <user+sys> s, rss <now> MiB, peak <max> MiB" for
+ * this process, wall time counted from t0 (mo_time_mono()); the per-phase profile of the
+ * data jobs (--log-level debug --log-all-ranks). */
+void mo_log_phase(const char *component, const char *phase, double t0);
 #define mo_log_info(comp, ...) mo_log(MO_LOG_INFO, comp, __VA_ARGS__)
 #define mo_log_warn(comp, ...) mo_log(MO_LOG_WARN, comp, __VA_ARGS__)
 #define mo_log_error(comp, ...) mo_log(MO_LOG_ERROR, comp, __VA_ARGS__)

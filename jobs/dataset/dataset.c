@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
 {
@@ -213,26 +212,6 @@ static int answer_back(ds_run_t *d, float **block, mo_error_t *err)
     return rc;
 }
 
-/* Debug log (--log-level debug --log-all-ranks): this rank's time, CPU time and memory after
- * each phase, the profile the benchmark's notes come from. */
-static void phase_log(const char *phase, double t0)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-    long rss = 0;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            rss = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    mo_log_debug("dataset", "phase %s: %.3f s, cpu %.3f s, rss %.1f MiB, peak %.1f MiB", phase,
-                 mo_time_mono() - t0, cpu, (double)rss / 1024.0, (double)ru.ru_maxrss / 1024.0);
-}
-
 static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
 {
     ds_run_t d = {.s = job, .comm = ctx->comm};
@@ -243,19 +222,19 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         rc = mo_comm_agree(ctx->comm, resolve(d.s, d.fs, &d.needs, &d.n_needs, err), err);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, read_block(&d, err), err);
-    phase_log("read", t0);
+    mo_log_phase("dataset", "read", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, mo_comm_shuffle_events(&d.q, ctx->comm, err), err);
-    phase_log("shuffle", t0);
+    mo_log_phase("dataset", "shuffle", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, lookup(&d, err), err);
-    phase_log("join", t0);
+    mo_log_phase("dataset", "join", t0);
     if (!rc)
         rc = mo_comm_agree(ctx->comm, answer_back(&d, &block, err), err);
-    phase_log("answer", t0);
+    mo_log_phase("dataset", "answer", t0);
     if (!rc)
         rc = ds_write_output(d.s, ctx->comm, ctx->output_dir, &d.local, block, t0, err);
-    phase_log("write", t0);
+    mo_log_phase("dataset", "write", t0);
     free(block);
     free(d.feat);
     mo_events_free(&d.q);

@@ -30,28 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
-
-/* Debug log (--log-level debug --log-all-ranks): this rank's time, CPU time and memory after
- * each phase, the profile the benchmark's notes come from. */
-static void phase_log(const char *phase, double t0)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-    long rss = 0;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            rss = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    mo_log_debug("materialize", "phase %s: %.3f s, cpu %.3f s, rss %.1f MiB, peak %.1f MiB", phase,
-                 mo_time_mono() - t0, cpu, (double)rss / 1024.0, (double)ru.ru_maxrss / 1024.0);
-}
 
 static int parse(void **out, mo_cfg_node_t *spec, mo_error_t *err)
 {
@@ -518,13 +497,13 @@ static int read_and_shuffle(mat_run_t *m, mo_error_t *err)
         rc = mo_comm_agree(m->comm, mo_events_read(&m->ev, &m->s->source, first, last - first, err),
                            err);
     double t1 = mo_time_mono();
-    phase_log("read", t0);
+    mo_log_phase("materialize", "read", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, mo_comm_shuffle_events(&m->ev, m->comm, err), err);
-    phase_log("shuffle", t0);
+    mo_log_phase("materialize", "shuffle", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, mo_events_sort(&m->ev, err), err);
-    phase_log("sort", t0);
+    mo_log_phase("materialize", "sort", t0);
     if (!rc)
         rc = mo_comm_agree(m->comm, entity_groups(&m->ev, &m->groups, &m->n_groups, err), err);
     int64_t ents = m->n_groups, all_ents = 0, before;
@@ -586,10 +565,10 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         rc = mo_comm_agree(ctx->comm, rank == 0 ? local : 0, err);
     mo_fs_close(m.old); /* the old store is in memory now; it is about to be replaced */
     m.old = NULL;
-    phase_log("rows", t0);
+    mo_log_phase("materialize", "rows", t0);
     if (!rc)
         rc = write_stores(&m, err);
-    phase_log("store", t0);
+    mo_log_phase("materialize", "store", t0);
     int64_t rows_now = 0, all_rows = 0, before;
     for (size_t v = 0; m.rows && v < m.s->n_views; v++)
         rows_now = m.rows[v].n;

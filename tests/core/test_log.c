@@ -12,6 +12,7 @@ static char captured[8192];
 static void capture(mo_log_level_t level, mo_log_format_t fmt, int rank, int all_ranks,
                     void (*body)(void))
 {
+    memset(captured, 0, sizeof captured); /* a body that logs nothing leaves it empty */
     FILE *f = fmemopen(captured, sizeof captured, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     mo_log_opts_t o = {level, fmt, rank, all_ranks, f};
@@ -38,6 +39,21 @@ static void say_all_levels(void)
 static void say_secret(void)
 {
     mo_log_info("plugins", "token=hunter2-secret used");
+}
+
+static void say_phase(void)
+{
+    mo_log_phase("materialize", "sort", 0.0);
+}
+
+static void test_log__phase_line_at_debug_only(void)
+{
+    capture(MO_LOG_DEBUG, MO_LOG_HUMAN, 0, 0, say_phase);
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "materialize: phase sort: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, " s, cpu "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, " MiB, peak "));
+    capture(MO_LOG_INFO, MO_LOG_HUMAN, 0, 0, say_phase);
+    CU_ASSERT_PTR_NULL(strstr(captured, "phase sort"));
 }
 
 static void test_log__human_line_has_level_rank_component(void)
@@ -181,6 +197,7 @@ static void test_log__parse_level_and_format(void)
 }
 
 static CU_TestInfo tests[] = {
+    MO_TEST(test_log__phase_line_at_debug_only),
     MO_TEST(test_log__human_line_has_level_rank_component),
     MO_TEST(test_log__json_line_parses_with_stable_keys),
     MO_TEST(test_log__level_filter_and_quiet_ranks),
