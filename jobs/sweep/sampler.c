@@ -17,7 +17,7 @@ void mo_sampler_opts_default(mo_sampler_opts_t *opts)
         return;
     memset(opts, 0, sizeof(*opts));
     opts->n_startup_trials = 10;
-    opts->n_ei_candidates = 24;
+    opts->n_ei_candidates = 8; /* Optuna's is 24: see sampler.h */
     opts->prior_weight = 1.0;
     opts->constant_liar = 1;
     opts->min_resource = 1;
