@@ -425,6 +425,19 @@ static int setup_plugin(mo_plugins_t *p, plugin_t *pl, const mo_plugin_request_t
         if (!kv->key || !kv->value)
             return mo_errorf(err, MO_ENOMEM, "out of memory");
     }
+    /* TLS verification is on unless the configuration turns it off by name, and then every
+     * process says so: a man in the middle would see the plugin's credentials. */
+    const char *tv = config_service(pl, "tls_verify");
+    int verify = 1;
+    if (tv && mo_parse_bool(tv, &verify))
+        return mo_errorf(err, MO_EINVAL, "plugin %s: tls_verify must be true or false", pl->name);
+    pl->tls_insecure = !verify;
+    if (pl->tls_insecure)
+        mo_log_warn("plugins",
+                    "%s: tls_verify: false: the server's TLS certificate and name are NOT "
+                    "checked; anyone on the network path can read and change what this plugin "
+                    "sends, its credentials included. Use ca_file for a private CA instead",
+                    pl->name);
     if (p->run_dir) {
         mo_buf_t b = {0};
         mo_buf_printf(&b, "%s/spool/%s", p->run_dir, pl->name);

@@ -1,7 +1,8 @@
 /* host_http.c - the http service plugins get: one exchange through libcurl
  *
- * TLS verification is always on (a plugin cannot turn it off; a private CA goes in the
- * plugin's `ca_file` config key). Credentials travel only through CURLOPT_XOAUTH2_BEARER /
+ * TLS verification is on unless the plugin's configuration says `tls_verify: false` (the
+ * plugin's code cannot turn it off; the host warns at load); a private CA goes in the
+ * plugin's `ca_file` config key. Credentials travel only through CURLOPT_XOAUTH2_BEARER /
  * CURLOPT_USERNAME+PASSWORD, so they never appear in a header list, a URL or a log line, and
  * redirects are not followed (a 3xx is the plugin's to read), so they never reach another
  * host. Each plugin keeps one easy handle, reset between calls, which keeps connections alive
@@ -136,8 +137,9 @@ int mo_plugins_http_service(void *ctx, const maestro_http_request_t *req,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* we are on a worker thread */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout * 1000));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* On unless the plugin's configuration says tls_verify: false (warned at load, host.c) */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, pl && pl->tls_insecure ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, pl && pl->tls_insecure ? 0L : 2L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -59,6 +59,7 @@ typedef struct mo_plugin {
      * (a plugin thread of its own) uses a fresh one. */
     void *curl;
     pthread_mutex_t curl_lock;
+    int tls_insecure; /* config tls_verify: false: certificates are not checked (warned) */
 } plugin_t;
 
 typedef enum { ITEM_START, ITEM_EVENT, ITEM_END, ITEM_CALL } item_kind_t;

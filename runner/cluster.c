@@ -245,14 +245,14 @@ static int read_kubernetes(mo_cluster_t *c, mo_cfg_node_t *launch, mo_error_t *e
  * plugin that talks to that service (docs/plugins.md lists what each one means). */
 static const char *const *service_keys(const char *service)
 {
-    static const char *const mlflow[] = {"experiment", "token",        "username",
-                                         "password",   "registry_dir", "ca_file",
-                                         "timeout_s",  "retries",      NULL};
-    static const char *const pushgateway[] = {"job",          "interval", "delete_on_success",
-                                              "textfile_dir", "ca_file",  NULL};
+    static const char *const mlflow[] = {"experiment",   "token",   "username",  "password",
+                                         "registry_dir", "ca_file", "timeout_s", "retries",
+                                         "tls_verify",   NULL};
+    static const char *const pushgateway[] = {
+        "job", "interval", "delete_on_success", "textfile_dir", "ca_file", "tls_verify", NULL};
     static const char *const loki[] = {"tenant",  "batch_bytes",    "batch_wait", "output",
                                        "labels",  "token",          "username",   "password",
-                                       "ca_file", "max_line_bytes", NULL};
+                                       "ca_file", "max_line_bytes", "tls_verify", NULL};
     static const char *const none[] = {NULL};
     if (!strcmp(service, "mlflow"))
         return mlflow;
@@ -277,6 +277,9 @@ static int read_service(mo_cfg_node_t *services, const char *key, mo_service_t *
         const char *v = NULL;
         rc = mo_cfg_get_string(m, keys[i], 0, &v, err);
     }
+    int verify = 1; /* said with its position here; the plugin host reads the string */
+    if (!rc && keys[0])
+        rc = mo_cfg_get_bool(m, "tls_verify", 0, &verify, err);
     return rc;
 }
 
@@ -296,6 +299,10 @@ static int read_secrets_kubernetes(mo_cluster_t *c, mo_cfg_node_t *secrets, mo_e
         rc = get_checked_string(m, "ca_file", &k->ca_file, is_nonempty, "a file path", err);
     if (!rc)
         rc = mo_cfg_get_bool(m, "insecure_http", 0, &k->insecure_http, err);
+    int verify = 1; /* zero-initialised clusters (no secrets section) keep verifying */
+    if (!rc)
+        rc = mo_cfg_get_bool(m, "tls_verify", 0, &verify, err);
+    k->tls_no_verify = !verify;
     /* Plain http would hand the service account token to anyone on the path; said here with
      * the file position rather than later by the plugin. */
     if (!rc && k->api_url && mo_str_startswith(k->api_url, "http://") && !k->insecure_http)

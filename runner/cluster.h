@@ -41,6 +41,7 @@ typedef enum { MO_SECRETS_ENV = 0, MO_SECRETS_FILES, MO_SECRETS_KUBERNETES } mo_
 typedef struct {
     const char *namespace_name, *api_url, *token_file, *ca_file;
     int insecure_http; /* 1: api_url may be plain http:// (tests against a local fake only) */
+    int tls_no_verify; /* tls_verify: false: the API server's certificate is not checked */
 } mo_secrets_k8s_t;
 
 typedef struct {

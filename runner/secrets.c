@@ -265,7 +265,7 @@ int mo_secrets_open_plugins(mo_plugins_t **out, const mo_cluster_t *c, mo_error_
         return 0;
     /* Only what cluster.yml sets: the plugin's own defaults are the in-cluster ones. */
     const mo_secrets_k8s_t *k = &c->secrets_kubernetes;
-    maestro_kv_t kv[5];
+    maestro_kv_t kv[6];
     size_t n = 0;
     if (k->namespace_name)
         kv[n++] = (maestro_kv_t){"namespace", k->namespace_name};
@@ -276,6 +276,8 @@ int mo_secrets_open_plugins(mo_plugins_t **out, const mo_cluster_t *c, mo_error_
     if (k->ca_file)
         kv[n++] = (maestro_kv_t){"ca_file", k->ca_file};
     kv[n++] = (maestro_kv_t){"insecure_http", k->insecure_http ? "true" : "false"};
+    if (k->tls_no_verify)
+        kv[n++] = (maestro_kv_t){"tls_verify", "false"};
     mo_plugin_request_t req = {"kubernetes", kv, n};
     mo_plugins_opts_t opts = {.rank = 0, .ranks = 1, .run_dir = NULL, .end_timeout_s = 0};
     return mo_plugins_open(out, &req, 1, &opts, err);

@@ -26,8 +26,8 @@ build_packages=(
   libcunit1-dev python3-h5py python3-numpy
   # tests: the rendered MPIJob checked against the CRD's openAPIV3Schema (tests/runner/test_submit_k8s.c)
   python3-yaml python3-jsonschema
-  # tests against real services
-  prometheus-pushgateway python3-venv
+  # tests against real services; openssl makes the self-signed certificate of the https one
+  prometheus-pushgateway python3-venv openssl
   # the online feature store: hiredis (client, linked into maestro_lib) and a real server for tests
   libhiredis-dev redis-server
   # `maestro submit --target slurm` against a real single-node Slurm (scripts/services/slurm.sh);

@@ -10,16 +10,26 @@
 # keeps every test instance in memory, so instances never share groups. `start` returns once
 # /-/ready answers, so tests can push at once. PORT lets a test bring a gateway back on the
 # port its plugin was configured with (the "service comes back" case).
+# PUSHGATEWAY_TLS_CERT and PUSHGATEWAY_TLS_KEY (PEM files) serve https instead, through the
+# gateway's own --web.config.file (tls_server_config); readiness is then checked over https
+# with that certificate as the trusted CA.
 set -euo pipefail
 # shellcheck source=scripts/services/common.sh
 . "$(dirname "$0")/common.sh" "$@"
 
 stop() { stop_pidfile; }
 
-# 0 when http://127.0.0.1:$1/-/ready answers 200.
+tls_cert=${PUSHGATEWAY_TLS_CERT:-}
+tls_key=${PUSHGATEWAY_TLS_KEY:-}
+scheme=http
+[[ -z "$tls_cert" ]] || scheme=https
+
+# 0 when $scheme://127.0.0.1:$1/-/ready answers 200.
 ready() {
-  python3 -c 'import sys, urllib.request
-sys.exit(0 if urllib.request.urlopen("http://127.0.0.1:%s/-/ready" % sys.argv[1], timeout=1).status == 200 else 1)' "$1" 2>/dev/null
+  python3 -c 'import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[3]) if sys.argv[2] == "https" else None
+url = "%s://127.0.0.1:%s/-/ready" % (sys.argv[2], sys.argv[1])
+sys.exit(0 if urllib.request.urlopen(url, timeout=1, context=ctx).status == 200 else 1)' "$1" "$scheme" "$tls_cert" 2>/dev/null
 }
 
 case "$cmd" in
@@ -33,6 +43,16 @@ start)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   stop
+  web=()
+  if [[ -n "$tls_cert" ]]; then
+    [[ -r "$tls_cert" && -r "${tls_key:-}" ]] || {
+      echo "pushgateway.sh: PUSHGATEWAY_TLS_CERT needs PUSHGATEWAY_TLS_KEY, both readable" >&2
+      exit 2
+    }
+    printf 'tls_server_config:\n  cert_file: "%s"\n  key_file: "%s"\n' "$tls_cert" "$tls_key" \
+      > "$dir/web.yml"
+    web=(--web.config.file="$dir/web.yml")
+  fi
   # A free port: bind to 0 and let the kernel choose. Someone may take it before the gateway
   # binds it; the gateway then exits at once and the next try picks another port.
   for attempt in 1 2 3 4 5; do
@@ -41,7 +61,7 @@ start)
       port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     fi
     # setsid: the gateway outlives this script and ignores the test's terminal signals
-    setsid "$gw" --web.listen-address="127.0.0.1:$port" --persistence.file= \
+    setsid "$gw" --web.listen-address="127.0.0.1:$port" --persistence.file= "${web[@]}" \
       >"$dir/pushgateway.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" > "$dir/PID"
@@ -56,7 +76,7 @@ start)
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-      echo "pushgateway.sh: no answer on http://127.0.0.1:$port/-/ready after 30 s; see $dir/pushgateway.log" >&2
+      echo "pushgateway.sh: no answer on $scheme://127.0.0.1:$port/-/ready after 30 s; see $dir/pushgateway.log" >&2
       stop
       exit 1
     fi
