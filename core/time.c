@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core/time.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -10,6 +11,15 @@ double mo_time_mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void mo_time_sleep(double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 int64_t mo_time_unix_ns(void)

@@ -7,6 +7,8 @@
 
 /* Seconds on a monotonic clock; for durations and rates. */
 double mo_time_mono(void);
+/* Sleep `seconds` (<= 0: return at once), resuming after signals until the time is up. */
+void mo_time_sleep(double seconds);
 /* Nanoseconds since the Unix epoch (wall clock). */
 int64_t mo_time_unix_ns(void);
 /* "2026-11-25T22:57:00.123Z" (UTC, milliseconds) for `unix_ns`; returns `buf`. */

@@ -97,6 +97,7 @@ struct mo_redis {
     double timeout_s;
     char where[300]; /* host:port, for messages */
     char sha[41];
+    int down; /* the last failure was the connection or a server still loading: retryable */
 };
 
 /* ---- connection --------------------------------------------------------------------------- */
@@ -122,6 +123,7 @@ static int conn_failed(mo_redis_t *r, const char *what, mo_error_t *err)
                        r->c ? r->c->errstr : "not connected");
     redisFree(r->c);
     r->c = NULL;
+    r->down = 1;
     return rc;
 }
 
@@ -135,6 +137,7 @@ static redisReply *command(mo_redis_t *r, int argc, const char **argv, const siz
         return NULL;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
+        r->down = !strncmp(rep->str, "LOADING", 7); /* a restarted server reading its data */
         mo_errorf(err, MO_ESERVICE, "redis %s: %s: %s", r->where, what, rep->str);
         freeReplyObject(rep);
         return NULL;
@@ -147,6 +150,7 @@ static int open_conn(mo_redis_t *r, mo_error_t *err)
     int rc = 0;
     redisReply *rep = NULL;
     struct timeval tv = to_timeval(r->timeout_s);
+    r->down = 0;
     r->c = redisConnectWithTimeout(r->host, r->port, tv);
     if (!r->c)
         return mo_errorf(err, MO_ENOMEM, "redis %s: out of memory", r->where);
@@ -314,6 +318,21 @@ static int parse_url(mo_redis_t *r, const char *url, mo_error_t *err)
 
 int mo_redis_connect(mo_redis_t **out, const char *url, double timeout_s, mo_error_t *err)
 {
+    int rc = mo_redis_open(out, url, timeout_s, err);
+    if (!rc && (rc = open_conn(*out, err))) {
+        mo_redis_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int mo_redis_unreachable(const mo_redis_t *r)
+{
+    return r && r->down;
+}
+
+int mo_redis_open(mo_redis_t **out, const char *url, double timeout_s, mo_error_t *err)
+{
     int rc;
     mo_redis_t *r = NULL;
     if (out)
@@ -332,7 +351,7 @@ int mo_redis_connect(mo_redis_t **out, const char *url, double timeout_s, mo_err
     if (!(r = mo_calloc(1, sizeof *r)))
         return mo_errorf(err, MO_ENOMEM, "redis: out of memory");
     r->timeout_s = timeout_s;
-    if ((rc = parse_url(r, url, err)) || (rc = open_conn(r, err))) {
+    if ((rc = parse_url(r, url, err))) {
         mo_redis_close(r);
         return rc;
     }
@@ -506,6 +525,7 @@ int mo_redis_write(mo_redis_t *r, const mo_redis_view_t *v, int64_t n, const cha
             goto out;
         }
     }
+    r->down = 0;
     if (n == 0 || (rc = ensure_conn(r, err)) || (rc = view_cmd_init(&vc, v, err)))
         goto out;
     argv = mo_mallocarray(ARGC0 + 2 * v->n_features, sizeof *argv);

@@ -34,6 +34,13 @@ typedef enum { MO_ENTITY_STRING = 0, MO_ENTITY_INT64 } mo_entity_type_t;
  * URL, MO_ESERVICE naming host:port when it cannot connect, authenticate or select the db.
  * The caller owns *out and frees it with mo_redis_close. */
 int mo_redis_connect(mo_redis_t **out, const char *url, double timeout_s, mo_error_t *err);
+/* mo_redis_connect without connecting: only the URL is checked (MO_EINVAL); the first write
+ * or read connects. */
+int mo_redis_open(mo_redis_t **out, const char *url, double timeout_s, mo_error_t *err);
+/* 1 when the last call failed because the server could not be reached (refused, reset, no
+ * reply within the timeout) or was still loading its data after a restart: worth trying again
+ * later. 0 after an error reply (authentication, a wrong type) or success. */
+int mo_redis_unreachable(const mo_redis_t *r);
 /* Accepts NULL. */
 void mo_redis_close(mo_redis_t *r);
 

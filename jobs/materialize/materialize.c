@@ -369,12 +369,41 @@ static int write_stores(mat_run_t *m, mo_error_t *err)
     return rc;
 }
 
+/* A view's rows to Redis. While Redis cannot be reached (down, restarting, loading its data,
+ * a reset connection, no reply in time) the rows are sent again after a pause, 0.5 s doubling
+ * to 8 s, until online.retry_s has passed since the first failure: the write is idempotent
+ * (an entity's row is replaced only by a newer event), so rows a lost batch had already
+ * written are harmless to send twice. An error reply (authentication, a wrong key type) is
+ * not waited for. */
+static int redis_write_view(mo_redis_t *r, const mat_spec_t *s, const mo_redis_view_t *rv,
+                            int64_t n, const char **keys, const int64_t *ts, const double *vals,
+                            int64_t *w, int64_t *sk, mo_error_t *err)
+{
+    double until = -1, pause = 0.5;
+    for (;;) {
+        int rc = mo_redis_write(r, rv, n, keys, ts, vals, w, sk, err);
+        if (rc != MO_ESERVICE || !mo_redis_unreachable(r))
+            return rc;
+        double now = mo_time_mono();
+        if (until < 0)
+            until = now + s->redis_retry_s;
+        if (now + pause > until)
+            return mo_errorf(err, rc,
+                             "%s (gave up after online.retry_s = %g s; the offline store is "
+                             "written: run again with incremental: false to fill Redis)",
+                             err->msg, s->redis_retry_s);
+        mo_log_warn("materialize", "%s; view %s: trying again in %g s", err->msg, rv->view, pause);
+        mo_time_sleep(pause);
+        pause = pause * 2 > 8 ? 8 : pause * 2;
+    }
+}
+
 /* Each rank writes the latest row of each of its entities to Redis. */
 static int write_redis(mat_run_t *m, mo_error_t *err)
 {
     const mat_spec_t *s = m->s;
     mo_redis_t *r = NULL;
-    int rc = mo_redis_connect(&r, s->redis_url, 10.0, err);
+    int rc = mo_redis_open(&r, s->redis_url, 10.0, err);
     int64_t written = 0, skipped = 0;
     for (size_t v = 0; !rc && v < s->n_views; v++) {
         const view_rows_t *rows = &m->rows[v];
@@ -420,7 +449,7 @@ static int write_redis(mat_run_t *m, mo_error_t *err)
                               s->entity_type, names,    sv->n_features};
         int64_t w = 0, sk = 0;
         if (!rc)
-            rc = mo_redis_write(r, &rv, n, keys, ts, vals, &w, &sk, err);
+            rc = redis_write_view(r, s, &rv, n, keys, ts, vals, &w, &sk, err);
         written += w;
         skipped += sk;
         free(names);

@@ -42,6 +42,7 @@ typedef struct {
     int no_compression;    /* offline.compression: none (the default) */
     int64_t block_rows;    /* offline.block_rows: rows per write block (0: the store's default) */
     const char *redis_url; /* NULL: the HDF5 online table only */
+    double redis_retry_s;  /* online.retry_s: how long an unreachable Redis is waited for */
     const char *project;
     mo_entity_type_t entity_type;
 } mat_spec_t;

@@ -192,6 +192,9 @@ static int read_stores(mat_spec_t *s, mo_cfg_node_t *root, mo_error_t *err)
         rc = mo_cfg_get_map(root, "online", 0, &on, err);
     if (!rc)
         rc = mo_cfg_get_string(on, "redis", 0, &s->redis_url, err);
+    s->redis_retry_s = 120;
+    if (!rc)
+        rc = mo_cfg_get_duration(on, "retry_s", 0, 0, 7 * 86400.0, &s->redis_retry_s, err);
     if (!rc)
         rc = mo_cfg_get_string(on, "project", 0, &s->project, err);
     if (!rc)

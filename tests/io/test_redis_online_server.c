@@ -470,6 +470,7 @@ static void test_redis_online__server_error_names_host_port(void)
     CU_ASSERT_EQUAL(mo_redis_write(r, &view, 3, keys, ts, vals, &written, NULL, &err), MO_ESERVICE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
     CU_ASSERT_EQUAL(written, 2);
+    CU_ASSERT_EQUAL(mo_redis_unreachable(r), 0); /* an error reply: waiting would not help */
     expect_row(r, &view, "b", T0, 0, 0, 0);
 
     /* bad input: nothing sent */
@@ -516,6 +517,17 @@ static void test_redis_online__password_from_url_never_shown(void)
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
     CU_ASSERT_EQUAL(mo_redis_connect(&r, url, 5.0, &err), MO_ESERVICE); /* NOAUTH */
     CU_ASSERT_PTR_NULL(r);
+    /* opened without connecting, the write connects and fails the same way: not retryable */
+    CU_ASSERT_EQUAL_FATAL(mo_redis_open(&r, url, 5.0, &err), 0);
+    {
+        const char *k1[] = {"d0"};
+        const int64_t t1 = T0;
+        const double v1[] = {1, 2, 3};
+        CU_ASSERT_EQUAL(mo_redis_write(r, &view, 1, k1, &t1, v1, NULL, NULL, &err), MO_ESERVICE);
+        CU_ASSERT_EQUAL(mo_redis_unreachable(r), 0);
+        mo_redis_close(r);
+        r = NULL;
+    }
 
     const char *good[] = {"redis://:p%%40ss%%2Fw%%3Ard@127.0.0.1:%d/3",
                           "redis://default:p%%40ss%%2Fw%%3Ard@127.0.0.1:%d/3"};
@@ -556,12 +568,22 @@ static void test_redis_online__server_comes_back(void)
                     MO_ESERVICE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
     CU_ASSERT_EQUAL(written, 0);
+    CU_ASSERT_EQUAL(mo_redis_unreachable(r), 1);
     CU_ASSERT_EQUAL(mo_redis_write(r, &view, 1, keys, &ts, vals, &written, NULL, &err),
                     MO_ESERVICE); /* still down: the reconnect fails the same way */
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot connect"));
+    CU_ASSERT_EQUAL(mo_redis_unreachable(r), 1);
+    mo_redis_t *lazy = NULL; /* opened while down: only the URL is checked */
+    CU_ASSERT_EQUAL(mo_redis_open(&lazy, url, 2.0, &err), 0);
+    CU_ASSERT_EQUAL(mo_redis_write(lazy, &view, 1, keys, &ts, vals, &written, NULL, &err),
+                    MO_ESERVICE);
+    CU_ASSERT_EQUAL(mo_redis_unreachable(lazy), 1);
+    mo_redis_close(lazy);
+    CU_ASSERT_EQUAL(mo_redis_open(&lazy, "http://x", 2.0, &err), MO_EINVAL);
     CU_ASSERT_EQUAL_FATAL(srv_start("flaky", p), port);
     CU_ASSERT_EQUAL(mo_redis_write(r, &view, 1, keys, &ts, vals, &written, NULL, &err), 0);
     CU_ASSERT_EQUAL(written, 1);
+    CU_ASSERT_EQUAL(mo_redis_unreachable(r), 0);
     expect_row(r, &view, "d1", T0, 1, 2, 3);
     mo_redis_close(r);
     srv_stop("flaky");
