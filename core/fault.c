@@ -42,17 +42,26 @@ static void parse(void)
     only_rank = got == 3 ? rank : -1;
 }
 
-void mo_fault_point(const char *point)
+int mo_fault_due(const char *point)
 {
     if (!parsed)
         parse();
     if (target < 0 || strcmp(point, point_name) != 0)
-        return;
+        return 0;
     if (only_rank >= 0 && launcher_rank() != only_rank)
-        return;
-    if (++passed == target) {
-        fprintf(stderr, "maestro: MAESTRO_FAULT: killing this process at %s #%ld\n", point, passed);
-        fflush(stderr);
-        raise(SIGKILL);
-    }
+        return 0;
+    return ++passed == target;
+}
+
+void mo_fault_kill(const char *point)
+{
+    fprintf(stderr, "maestro: MAESTRO_FAULT: killing this process at %s #%ld\n", point, passed);
+    fflush(stderr);
+    raise(SIGKILL);
+}
+
+void mo_fault_point(const char *point)
+{
+    if (mo_fault_due(point))
+        mo_fault_kill(point);
 }

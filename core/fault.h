@@ -5,12 +5,18 @@
  * rank from the launcher's environment: OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK or
  * SLURM_PROCID; 0 when run alone). Points: "allreduce" (each training step's gradient
  * allreduce), "checkpoint" (a checkpoint's temp file written, not yet renamed), "run_file"
- * (run.h5's temp file written, not yet renamed), "store_block" (a feature-store block written).
- * Unset, a point costs one comparison. Never set it in production.
+ * (run.h5's temp file written, not yet renamed), "store_block" (a feature-store block written),
+ * "sweep_journal" (sweep.h5's temp file written, not yet renamed), "sweep_log" (half of a
+ * sweep.h5.log record written: a torn record). Unset, a point costs one comparison. Never set
+ * it in production.
  */
 #ifndef MO_CORE_FAULT_H
 #define MO_CORE_FAULT_H
 
 void mo_fault_point(const char *point);
+/* For a point that must leave work half done: 1 when this pass is the one to die at (the
+ * caller does its half and then calls mo_fault_kill), else 0. */
+int mo_fault_due(const char *point);
+void mo_fault_kill(const char *point);
 
 #endif

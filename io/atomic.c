@@ -1,6 +1,8 @@
 /* atomic.c - whole-file writes (temp file + fsync + rename) and mkdir -p */
 #include "io/atomic.h"
 
+#include "core/fault.h"
+
 #include "core/alloc.h"
 
 #include <errno.h>
@@ -38,6 +40,12 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
 int mo_io_write_atomic_ex(const char *path, const void *data, size_t len, int durable,
                           mo_error_t *err)
 {
+    return mo_io_write_atomic_at(path, data, len, durable, NULL, err);
+}
+
+int mo_io_write_atomic_at(const char *path, const void *data, size_t len, int durable,
+                          const char *fault_point, mo_error_t *err)
+{
     if (!path || !*path || (!data && len))
         return mo_errorf(err, MO_EINVAL, "mo_io_write_atomic: bad arguments");
     char tmp[4096];
@@ -62,6 +70,8 @@ int mo_io_write_atomic_ex(const char *path, const void *data, size_t len, int du
         rc = mo_errorf(err, MO_EIO, "cannot flush %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && !rc)
         rc = mo_errorf(err, MO_EIO, "cannot close %s: %s", tmp, strerror(errno));
+    if (!rc && fault_point)
+        mo_fault_point(fault_point); /* the temp written, not renamed */
     if (!rc && rename(tmp, path) != 0)
         rc = mo_errorf(err, MO_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc)

@@ -16,6 +16,10 @@ int mo_io_write_atomic(const char *path, const void *data, size_t len, mo_error_
  * rewritten many times a second (a sweep's journal), which sync every so often instead. */
 int mo_io_write_atomic_ex(const char *path, const void *data, size_t len, int durable,
                           mo_error_t *err);
+/* The same, passing the fault point `fault_point` (core/fault.h; NULL: none) between the temp
+ * file's write and its rename. */
+int mo_io_write_atomic_at(const char *path, const void *data, size_t len, int durable,
+                          const char *fault_point, mo_error_t *err);
 
 /* Create folder `path` and its parents (mode 0755), like mkdir -p; an existing folder is
  * fine, an existing non-folder is MO_EIO. */

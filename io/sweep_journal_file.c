@@ -358,7 +358,7 @@ int mo_sj_write_ex(const mo_sweep_journal_t *j, const char *path, int durable, m
     if (!len)
         rc = mo_errorf(err, MO_EIO, "%s: cannot finish the HDF5 image in memory", path);
     else
-        rc = mo_io_write_atomic_ex(path, im.mem, len, durable, err);
+        rc = mo_io_write_atomic_at(path, im.mem, len, durable, "sweep_journal", err);
 out:
     if (file >= 0)
         H5Fclose(file);

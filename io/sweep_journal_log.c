@@ -27,6 +27,7 @@
 #include "io/sweep_journal.h"
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/time.h"
 #include "io/atomic.h"
 
@@ -461,14 +462,22 @@ static int append(mo_sj_writer_t *w, mo_sweep_journal_t *j, int durable, mo_erro
                              strerror(errno));
         sync_folder_of(w->log_path.data); /* the log's name, for the records fsync'd later */
     }
-    for (size_t done = 0; done < j->log.len;) {
-        ssize_t n = write(w->fd, j->log.data + done, j->log.len - done);
+    size_t len = j->log.len;
+    int torn = mo_fault_due("sweep_log"); /* a crash in the middle of the last record's write */
+    if (torn)
+        len = len > 5 ? len - 5 : len / 2;
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(w->fd, j->log.data + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return mo_errorf(err, MO_EIO, "cannot append to %s: %s", w->log_path.data,
                              strerror(errno));
         done += (size_t)n;
+    }
+    if (torn) {
+        fdatasync(w->fd);
+        mo_fault_kill("sweep_log");
     }
     if (durable && fdatasync(w->fd) != 0)
         return mo_errorf(err, MO_EIO, "cannot flush %s: %s", w->log_path.data, strerror(errno));

@@ -12,6 +12,9 @@
 #     --resume: the final result equals the uninterrupted one bit for bit;
 #   a sweep whose trials crash, hang past their timeout and return NaN, mixed: it finishes and
 #     sweep.h5 accounts for every trial with its reason (jobs/sweep/);
+#   a TPE sweep killed inside a sweep.h5 rewrite (io/sweep_journal_file.c, io/atomic.c
+#     mo_io_write_atomic_at) and in the middle of a sweep.h5.log record (io/sweep_journal_log.c,
+#     core/fault.c mo_fault_due): --resume ends with the trials of an uninterrupted sweep;
 #   disk full while checkpointing and while materialising (a 1 MiB tmpfs): one line naming the
 #     path, exit 4, the previous checkpoint intact.
 . "$(dirname "$0")/../cli_lib.sh"
@@ -186,6 +189,60 @@ for n, (st, err) in why.items():
     assert (st, err) == want, (n, st, err)
 print('every trial accounted for')"
 expect_stdout "every trial accounted for"
+
+cat > fs.yml <<'YML'
+kind: sweep
+name: fs
+objective: {metric: value, goal: minimize}
+algorithm: {name: tpe, settings: {seed: 4, n_startup_trials: 5}}
+max_trials: 1500
+trial: {objective: branin}
+YML
+maestro run fs.yml --output runs/fs-ref
+expect_exit 0
+maestro inspect runs/fs-ref/sweep.h5 --json
+printf '%s' "$OUT" > fs-ref.json
+# same_sweep DIR - DIR's journal holds the reference's trials: numbers, params, objectives, best
+same_sweep() {
+  maestro inspect "$1/sweep.h5" --json
+  printf '%s' "$OUT" > fs-got.json
+  run "$PY" -c "
+import json
+a, b = json.load(open('fs-ref.json')), json.load(open('fs-got.json'))
+key = lambda d: {t['number']: (t['status'], t['params'], t['objective']) for t in d['trials']}
+ka, kb = key(a), key(b)
+assert len(kb) == 1500 and ka == kb, [n for n in ka if ka[n] != kb.get(n)][:5]
+assert a['best'] == b['best'], (a['best'], b['best'])
+print('the resumed sweep equals the uninterrupted one')"
+  expect_stdout "the resumed sweep equals the uninterrupted one"
+}
+
+case_ "a TPE sweep killed inside a sweep.h5 rewrite: the temp stays a temp; --resume = one run through"
+MAESTRO_FAULT=sweep_journal:3 "$MAESTRO" run fs.yml --output runs/fsj >fsj.out 2>fsj.err
+RC=$?
+[ "$RC" -eq 137 ] && ok "killed (137)" || fail "exit $RC: $(tail -n 2 fsj.err)"
+grep -q "killing this process at sweep_journal #3" fsj.err && ok "at the 3rd rewrite" || fail "fault point not reached"
+ls runs/fsj/sweep.h5.tmp.* >/dev/null 2>&1 && ok "a temp left beside sweep.h5" || fail "no temp file"
+maestro inspect runs/fsj/sweep.h5 --json
+expect_exit 0
+maestro run fs.yml --output runs/fsj --resume
+expect_exit 0
+expect_stderr "1500 trials (1500 completed, 0 pruned, 0 failed)"
+same_sweep runs/fsj
+
+case_ "a TPE sweep killed in the middle of a sweep.h5.log record: the torn record is dropped, --resume = one run through"
+MAESTRO_FAULT=sweep_log:300 "$MAESTRO" run fs.yml --output runs/fsl >fsl.out 2>fsl.err
+RC=$?
+[ "$RC" -eq 137 ] && ok "killed (137)" || fail "exit $RC: $(tail -n 2 fsl.err)"
+grep -q "killing this process at sweep_log #300" fsl.err && ok "at the 300th append" || fail "fault point not reached"
+[ -s runs/fsl/sweep.h5.log ] && ok "the log was in use" || fail "no log"
+maestro inspect runs/fsl/sweep.h5 --json
+expect_exit 0
+maestro run fs.yml --output runs/fsl --resume
+expect_exit 0
+expect_stderr "1500 trials (1500 completed, 0 pruned, 0 failed)"
+expect_no_file runs/fsl/sweep.h5.log
+same_sweep runs/fsl
 
 # ---- disk full --------------------------------------------------------------------------------
 mkdir -p full
