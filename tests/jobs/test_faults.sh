@@ -12,6 +12,8 @@
 #     --resume: the final result equals the uninterrupted one bit for bit;
 #   a sweep whose trials crash, hang past their timeout and return NaN, mixed: it finishes and
 #     sweep.h5 accounts for every trial with its reason (jobs/sweep/);
+#   rank 1 killed while writing a feature table (io/feature_store.c store_block): no store
+#     under its name, a rerun writes the same table as an undisturbed run;
 #   a TPE sweep killed inside a sweep.h5 rewrite (io/sweep_journal_file.c, io/atomic.c
 #     mo_io_write_atomic_at) and in the middle of a sweep.h5.log record (io/sweep_journal_log.c,
 #     core/fault.c mo_fault_due): --resume ends with the trials of an uninterrupted sweep;
@@ -243,6 +245,36 @@ expect_exit 0
 expect_stderr "1500 trials (1500 completed, 0 pruned, 0 failed)"
 expect_no_file runs/fsl/sweep.h5.log
 same_sweep runs/fsl
+
+case_ "rank 1 killed while writing a feature table: no store under its name; a rerun recovers"
+"$MAESTRO" data events --events 20000 --entities 500 --days 3 --seed 1 -o ev.h5 >/dev/null
+cat > matk.yml <<'YML'
+kind: materialize
+name: mk
+source: {path: ev.h5, entity: customer_id, timestamp: event_ts, created: created_ts}
+feature_views:
+  - name: v
+    entity: customer_id
+    ttl: 7d
+    features:
+      - {name: s1d, column: amount, agg: sum, window: 1d}
+      - {name: c1h, column: amount, agg: count, window: 1h}
+offline: {path: storek.h5, block_rows: 1000}
+YML
+mpi 2 run matk.yml --output runs/matk-ref --set offline.path=store-ref.h5
+expect_exit 0
+MAESTRO_FAULT=store_block:3:1 timeout -k 5 60 mpirun -np 2 --oversubscribe "$MAESTRO" run matk.yml \
+  --output runs/matk >matk.out 2>matk.err
+RC=$?
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "the job ended, exit $RC" || fail "exit $RC (124: hung)"
+grep -q "killing this process at store_block #3" matk.err && ok "killed at its 3rd block" || fail "fault point not reached: $(tail -n 2 matk.err)"
+expect_no_file storek.h5
+mpi 2 run matk.yml --output runs/matk
+expect_exit 0
+maestro features export storek.h5 --view v -o got.csv
+maestro features export store-ref.h5 --view v -o ref.csv
+run cmp got.csv ref.csv
+expect_exit 0
 
 # ---- disk full --------------------------------------------------------------------------------
 mkdir -p full
