@@ -318,8 +318,23 @@ static int emit_node(yaml_emitter_t *em, const mo_cfg_node_t *n)
     int ok = 1;
     if (n->type == MO_CFG_NULL)
         return emit_scalar(em, "null", 0);
-    if (n->type == MO_CFG_SCALAR)
-        return emit_scalar(em, n->secret && n->raw ? n->raw : n->text, n->quoted);
+    if (n->type == MO_CFG_SCALAR) {
+        if (n->secret && n->raw)
+            return emit_scalar(em, n->raw, n->quoted);
+        if (!strstr(n->text, "${"))
+            return emit_scalar(em, n->text, n->quoted);
+        /* A literal `${` in a value (written `$${`, or a parameter value) stays literal when
+         * the dump is loaded again. */
+        mo_buf_t b = {0};
+        for (const char *t = n->text; *t; t++) {
+            if (t[0] == '$' && t[1] == '{')
+                mo_buf_puts(&b, "$");
+            mo_buf_append(&b, t, 1);
+        }
+        ok = b.data && emit_scalar(em, b.data, n->quoted);
+        mo_buf_free(&b);
+        return ok;
+    }
     if (n->type == MO_CFG_MAP)
         ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
     else

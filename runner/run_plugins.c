@@ -129,12 +129,17 @@ static int parse_registry(mo_run_plugins_t *rp, mo_cfg_node_t *root, mo_error_t 
         rc = mo_cfg_get_string(reg, "alias", 0, &rp->registry_alias, err);
     if (rc)
         return rc;
-    for (const char *p = rp->registry_model; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-_. ", *p))
-            return mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(reg, "model"),
-                                 "registry.model \"%s\" may hold letters, digits, '-', '_', '.' "
-                                 "and spaces only",
-                                 rp->registry_model);
+    /* It names a folder of the local registry: no '/', and no leading '.' (".." would be
+     * the registry folder's parent). */
+    const char *mn = rp->registry_model;
+    int bad = !*mn || mn[0] == '.' || strlen(mn) > 200;
+    for (const char *p = mn; *p && !bad; p++)
+        bad = !isalnum((unsigned char)*p) && !strchr("-_. ", *p);
+    if (bad)
+        return mo_cfg_errorf(err, MO_EINVAL, mo_cfg_child(reg, "model"),
+                             "registry.model \"%.64s\" must be 1-200 letters, digits, '-', '_', "
+                             "'.' and spaces, not starting with '.'",
+                             mn);
     const char *a = rp->registry_alias;
     int reserved = a && (!strcmp(a, "latest") ||
                          (a[0] == 'v' && a[1] && strspn(a + 1, "0123456789") == strlen(a + 1)));

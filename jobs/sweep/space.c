@@ -280,7 +280,81 @@ const char *mo_space_format(const mo_space_t *space, size_t i, double v, char *b
     return buf;
 }
 
+/* Undo quoted_text (below) on a whole double-quoted scalar: 1 when `t` was one and `out`
+ * (at least as large as t) has its string, else 0. */
+static int unquote(const char *t, char *out)
+{
+    size_t n = strlen(t), k = 0;
+    if (n < 2 || t[0] != '"' || t[n - 1] != '"')
+        return 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = t[i];
+        if (c == '"')
+            return 0; /* two strings, e.g. a flow list's text: not one scalar */
+        if (c != '\\') {
+            out[k++] = c;
+            continue;
+        }
+        if (i + 2 >= n)
+            return 0;
+        c = t[++i];
+        if (c == 'n')
+            out[k++] = '\n';
+        else if (c == 't')
+            out[k++] = '\t';
+        else if (c == 'r')
+            out[k++] = '\r';
+        else if (c == 'u' && i + 4 < n) {
+            unsigned v = 0;
+            if (sscanf(t + i + 1, "%4x", &v) != 1 || v > 0x7f)
+                return 0;
+            out[k++] = (char)v;
+            i += 4;
+        } else
+            out[k++] = c;
+    }
+    out[k] = '\0';
+    return 1;
+}
+
+const char *mo_space_arg(const mo_space_t *space, size_t i, double v, char *buf, size_t size)
+{
+    mo_space_format(space, i, v, buf, size);
+    const mo_param_t *p = mo_space_param(space, i);
+    if (p && p->type == MO_PARAM_CATEGORICAL && size) {
+        char *raw = malloc(size);
+        if (raw && unquote(buf, raw))
+            memcpy(buf, raw, strlen(raw) + 1);
+        free(raw);
+    }
+    return buf;
+}
+
 /* ---- the spec parser ------------------------------------------------------------------------ */
+
+/* s as a YAML double-quoted scalar (also a JSON string): quotes, backslashes and control
+ * characters escaped, so that parsing it back gives s byte for byte (a raw line break inside
+ * double quotes would be folded into a space). */
+static void quoted_text(mo_buf_t *b, const char *s)
+{
+    mo_buf_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            mo_buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            mo_buf_puts(b, "\\n");
+        else if (c == '\t')
+            mo_buf_puts(b, "\\t");
+        else if (c == '\r')
+            mo_buf_puts(b, "\\r");
+        else if (c < 0x20 || c == 0x7f)
+            mo_buf_printf(b, "\\u%04x", c);
+        else
+            mo_buf_append(b, s, 1);
+    }
+    mo_buf_puts(b, "\"");
+}
 
 /* Flow text of a YAML value, so `[128, 128]` reaches the trial as written. Quoted scalars keep
  * JSON quotes: they are strings, and a template substitution must not turn "1" into 1. */
@@ -293,13 +367,7 @@ static void flow_text(mo_buf_t *b, const mo_cfg_node_t *n)
             mo_buf_puts(b, s);
             break;
         }
-        mo_buf_puts(b, "\"");
-        for (; *s; s++) {
-            if (*s == '"' || *s == '\\')
-                mo_buf_puts(b, "\\");
-            mo_buf_append(b, s, 1);
-        }
-        mo_buf_puts(b, "\"");
+        quoted_text(b, s);
         break;
     }
     case MO_CFG_LIST:
@@ -309,8 +377,15 @@ static void flow_text(mo_buf_t *b, const mo_cfg_node_t *n)
         for (size_t i = 0; i < mo_cfg_len(n); i++) {
             if (i)
                 mo_buf_puts(b, ", ");
-            if (map)
-                mo_buf_printf(b, "%s: ", mo_cfg_key_at(n, i));
+            if (map) {
+                const char *k = mo_cfg_key_at(n, i);
+                if (*k && strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789_.-") == strlen(k))
+                    mo_buf_puts(b, k);
+                else
+                    quoted_text(b, k);
+                mo_buf_puts(b, ": ");
+            }
             flow_text(b, mo_cfg_at(n, i));
         }
         mo_buf_puts(b, map ? "}" : "]");
@@ -346,6 +421,13 @@ static int parse_values(mo_param_t *p, mo_cfg_node_t *item, double **numbers, ch
         }
         mo_buf_t b = {0};
         flow_text(&b, v);
+        if (b.len >= MO_SPACE_TEXT_MAX) {
+            mo_buf_free(&b);
+            return mo_cfg_errorf(err, MO_EINVAL, v,
+                                 "parameter '%s': value %zu is longer than %d characters as "
+                                 "written",
+                                 p->name, i + 1, MO_SPACE_TEXT_MAX - 1);
+        }
         (*texts)[i] = mo_buf_steal(&b);
         if (!(*texts)[i])
             return mo_errorf(err, MO_ENOMEM, "mo_space_parse: out of memory");

@@ -66,8 +66,18 @@ int mo_space_check_grid(const mo_space_t *space, mo_error_t *err);
  * the nearest step from min, discrete to the nearest value, categorical to a valid index. */
 double mo_space_snap(const mo_space_t *space, size_t i, double v);
 
-/* Text of value `v` of parameter i: "0.001", "5", "[128, 128]". Returns buf. */
+/* Longest text of a categorical value, as written in flow style ("[128, 128]"), plus its NUL:
+ * a longer one is refused by mo_space_parse. */
+#define MO_SPACE_TEXT_MAX 256
+
+/* Text of value `v` of parameter i: "0.001", "5", "[128, 128]", "\"adam\"" (a quoted YAML
+ * string keeps its quotes and escapes, so a template substitution reads it back as the same
+ * string). Returns buf. */
 const char *mo_space_format(const mo_space_t *space, size_t i, double v, char *buf, size_t size);
+/* The same as one program argument: a categorical value that is a quoted string comes without
+ * its quotes and escapes (`it's "q"` rather than `"it's \"q\""`); lists and maps stay flow
+ * text. Returns buf. */
+const char *mo_space_arg(const mo_space_t *space, size_t i, double v, char *buf, size_t size);
 
 /* The spec's `parameters:` list. `list` must be a list node; each item a map with name, type,
  * and min/max[/scale/step] or values. Errors carry file:line:col. */

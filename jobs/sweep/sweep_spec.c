@@ -371,8 +371,15 @@ int sweep_trial_sets(char ***sets, size_t *n, const sweep_spec_t *s, const doubl
     size_t k = 0;
     int rc = 0;
     for (size_t i = 0; i < d && !rc; i++) {
+        /* The value goes through the template's interpolation: a `${` in it must stay
+         * literal (a parameter value never reads the environment or a secret). */
         mo_buf_t b = {0};
-        mo_buf_printf(&b, "%s=%s", mo_space_param(s->space, i)->name, texts[i]);
+        mo_buf_printf(&b, "%s=", mo_space_param(s->space, i)->name);
+        for (const char *t = texts[i]; *t; t++) {
+            if (t[0] == '$' && t[1] == '{')
+                mo_buf_puts(&b, "$");
+            mo_buf_append(&b, t, 1);
+        }
         if (!(v[k++] = mo_buf_steal(&b)))
             rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     }

@@ -265,10 +265,9 @@ static void run_command(trial_run_t *tr, const double *x, const char *dir, resul
     size_t d = mo_space_dim(s->space);
     char texts[SWEEP_MAX_DIM + 2][256], number[32];
     const char *names[SWEEP_MAX_DIM + 2], *values[SWEEP_MAX_DIM + 2];
-    sweep_param_texts(s, x, texts);
     for (size_t i = 0; i < d; i++) {
         names[i] = mo_space_param(s->space, i)->name;
-        values[i] = texts[i];
+        values[i] = mo_space_arg(s->space, i, x[i], texts[i], sizeof texts[i]);
     }
     snprintf(number, sizeof number, "%lld", (long long)tr->number);
     names[d] = "trial";

@@ -54,7 +54,7 @@ static int model_name_ok(const char *name)
         return 0;
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '.' || *p == '_' || *p == '-'))
+              *p == '.' || *p == '_' || *p == '-' || *p == ' '))
             return 0;
     return 1;
 }
@@ -277,7 +277,7 @@ int mlf_local_register(mlf_state_t *st, const maestro_run_end_t *end)
     if (!model_name_ok(model)) {
         mlf_log(st, MAESTRO_LOG_ERROR,
                 "registry model name \"%s\" cannot be a folder name (letters, digits, '.', '_', "
-                "'-'; not starting with '.'); not registered",
+                "'-', spaces; not starting with '.'); not registered",
                 model);
         return MAESTRO_E_FAILED;
     }

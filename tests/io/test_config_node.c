@@ -43,6 +43,25 @@ static void test_config_node__dump_round_trips(void)
 
 /* ---- lookup, paths, arguments --------------------------------------------------------------- */
 
+/* A literal `${` (written `$${`) is dumped as `$${`, so the dump loads back to the same text
+ * instead of a reference; a lone '$' stays as it is. */
+static void test_config_node__dump_keeps_literal_references_literal(void)
+{
+    mo_cfg_t *cfg = load("a: \"$${env:HOME} and $${x}\"\nb: \"cost $5\"\n");
+    CU_ASSERT_STRING_EQUAL(mo_cfg_scalar(mo_cfg_lookup(mo_cfg_root(cfg), "a")),
+                           "${env:HOME} and ${x}");
+    char *dump = mo_cfg_dump_yaml(mo_cfg_root(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dump);
+    CU_ASSERT_STRING_EQUAL(dump, "a: \"$${env:HOME} and $${x}\"\nb: \"cost $5\"\n");
+    mo_cfg_t *again = load(dump);
+    CU_ASSERT_STRING_EQUAL(mo_cfg_scalar(mo_cfg_lookup(mo_cfg_root(again), "a")),
+                           "${env:HOME} and ${x}");
+    CU_ASSERT_STRING_EQUAL(mo_cfg_scalar(mo_cfg_lookup(mo_cfg_root(again), "b")), "cost $5");
+    free(dump);
+    mo_cfg_destroy(again);
+    mo_cfg_destroy(cfg);
+}
+
 static void test_config_node__lookup_and_accessors_on_odd_input(void)
 {
     mo_cfg_t *cfg = load("a:\n  b: [x, y]\n");
@@ -127,6 +146,7 @@ static void test_config_node__bad_arguments_return_errors(void)
 
 static CU_TestInfo tests[] = {
     MO_TEST(test_config_node__dump_round_trips),
+    MO_TEST(test_config_node__dump_keeps_literal_references_literal),
     MO_TEST(test_config_node__lookup_and_accessors_on_odd_input),
     MO_TEST(test_config_node__bad_arguments_return_errors),
     CU_TEST_INFO_NULL,

@@ -135,11 +135,37 @@ static void test_space__snap_rounds_ints_and_picks_nearest_discrete(void)
     mo_space_destroy(s);
 }
 
-static CU_TestInfo tests[] = {MO_TEST(test_space__parses_the_issue_example),
-                              MO_TEST(test_space__bad_input_is_einval_with_location),
-                              MO_TEST(test_space__grid_needs_a_step_for_doubles),
-                              MO_TEST(test_space__snap_rounds_ints_and_picks_nearest_discrete),
-                              CU_TEST_INFO_NULL};
+/* Quoted values keep their quotes in the text a template substitution reads back, with line
+ * breaks, tabs and quotes escaped (a raw line break would be folded into a space); as a
+ * program argument the same value is the bare string. */
+static void test_space__quoted_values_round_trip_as_text_and_as_arguments(void)
+{
+    mo_space_t *s = NULL;
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL_FATAL(
+        parse("parameters:\n"
+              "  - {name: p, type: categorical, values: [\"a\\nb\\tc\", "
+              "\"it's \\\"q\\\"\", [1, \"t w\"], {\"k y\": 1}, plain, \"\\x01\"]}\n",
+              &s, &err),
+        0);
+    const char *text[] = {"\"a\\nb\\tc\"", "\"it's \\\"q\\\"\"", "[1, \"t w\"]", "{\"k y\": 1}",
+                          "plain",         "\"\\u0001\""};
+    const char *arg[] = {"a\nb\tc", "it's \"q\"", "[1, \"t w\"]", "{\"k y\": 1}", "plain", "\x01"};
+    char buf[MO_SPACE_TEXT_MAX];
+    for (int k = 0; k < 6; k++) {
+        CU_ASSERT_STRING_EQUAL(mo_space_format(s, 0, k, buf, sizeof buf), text[k]);
+        CU_ASSERT_STRING_EQUAL(mo_space_arg(s, 0, k, buf, sizeof buf), arg[k]);
+    }
+    mo_space_destroy(s);
+}
+
+static CU_TestInfo tests[] = {
+    MO_TEST(test_space__parses_the_issue_example),
+    MO_TEST(test_space__quoted_values_round_trip_as_text_and_as_arguments),
+    MO_TEST(test_space__bad_input_is_einval_with_location),
+    MO_TEST(test_space__grid_needs_a_step_for_doubles),
+    MO_TEST(test_space__snap_rounds_ints_and_picks_nearest_discrete),
+    CU_TEST_INFO_NULL};
 
 int main(void)
 {

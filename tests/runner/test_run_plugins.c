@@ -83,6 +83,13 @@ static void test_run_plugins__bad_entries(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "reserved by MLflow"));
     CU_ASSERT_EQUAL(parse("registry: {model: m, alias: v12}\n", &rp, &err), MO_EINVAL);
     CU_ASSERT_EQUAL(parse("registry: {model: \"m/x\"}\n", &rp, &err), MO_EINVAL);
+    /* a folder of the local registry: ".." would be its parent */
+    CU_ASSERT_EQUAL(parse("registry: {model: \"..\"}\n", &rp, &err), MO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "spec.yml:1:19: registry.model \"..\" must be"));
+    CU_ASSERT_EQUAL(parse("registry: {model: .hidden}\n", &rp, &err), MO_EINVAL);
+    CU_ASSERT_EQUAL(parse("registry: {model: \"\"}\n", &rp, &err), MO_EINVAL);
+    CU_ASSERT_EQUAL(parse("registry: {model: \"churn model v2.1\"}\n", &rp, &err), 0);
+    mo_run_plugins_free(rp);
 }
 
 static void test_run_plugins__service_config_only_when_written(void)
