@@ -6,6 +6,9 @@
  * SLURM_PROCID; 0 when run alone). Points: "allreduce" (each training step's gradient
  * allreduce), "checkpoint" (a checkpoint's temp file written, not yet renamed), "run_file"
  * (run.h5's temp file written, not yet renamed), "store_block" (a feature-store block written).
+ * MAESTRO_FAULT_DELAY="<point>:<ms>" makes every pass of that point sleep ms milliseconds, on
+ * every rank: a run slowed to a known pace without burning CPU, so a test can inject service
+ * faults while it trains (tests/plugins/test_service_faults.sh).
  * Unset, a point costs one comparison. Never set it in production.
  */
 #ifndef MO_CORE_FAULT_H
