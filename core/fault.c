@@ -1,6 +1,8 @@
 /* fault.c - deterministic fault injection (fault.h) */
 #include "core/fault.h"
 
+#include "core/time.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 static int parsed;
 static char point_name[32];
 static long target = -1, only_rank = -1, passed;
+static char delay_name[32];
+static long delay_ms;
 
 static long launcher_rank(void)
 {
@@ -23,9 +27,27 @@ static long launcher_rank(void)
     return 0;
 }
 
+static void parse_delay(void)
+{
+    const char *spec = getenv("MAESTRO_FAULT_DELAY");
+    if (!spec || !*spec)
+        return;
+    char name[32];
+    long ms = 0;
+    if (sscanf(spec, "%31[a-z_]:%ld", name, &ms) != 2 || ms < 1 || ms > 60000) {
+        fprintf(stderr,
+                "maestro: MAESTRO_FAULT_DELAY=%.64s ignored: expected <point>:<ms>, 1-60000\n",
+                spec);
+        return;
+    }
+    snprintf(delay_name, sizeof delay_name, "%s", name);
+    delay_ms = ms;
+}
+
 static void parse(void)
 {
     parsed = 1;
+    parse_delay();
     const char *spec = getenv("MAESTRO_FAULT");
     if (!spec || !*spec)
         return;
@@ -46,6 +68,8 @@ int mo_fault_due(const char *point)
 {
     if (!parsed)
         parse();
+    if (delay_ms > 0 && !strcmp(point, delay_name))
+        mo_time_sleep((double)delay_ms / 1000.0);
     if (target < 0 || strcmp(point, point_name) != 0)
         return 0;
     if (only_rank >= 0 && launcher_rank() != only_rank)

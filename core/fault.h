@@ -7,8 +7,11 @@
  * allreduce), "checkpoint" (a checkpoint's temp file written, not yet renamed), "run_file"
  * (run.h5's temp file written, not yet renamed), "store_block" (a feature-store block written),
  * "sweep_journal" (sweep.h5's temp file written, not yet renamed), "sweep_log" (half of a
- * sweep.h5.log record written: a torn record). Unset, a point costs one comparison. Never set
- * it in production.
+ * sweep.h5.log record written: a torn record).
+ * MAESTRO_FAULT_DELAY="<point>:<ms>" makes every pass of that point sleep ms milliseconds, on
+ * every rank: a run slowed to a known pace without burning CPU, so a test can inject service
+ * faults while it trains (tests/plugins/test_service_faults.sh).
+ * Unset, a point costs one comparison. Never set it in production.
  */
 #ifndef MO_CORE_FAULT_H
 #define MO_CORE_FAULT_H

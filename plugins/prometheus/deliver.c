@@ -248,6 +248,7 @@ static send_result_t send_request(prom_state_t *st, const char *method, const ch
         .n_headers = has_body ? 1 : 0,
         .body = has_body ? body : NULL,
         .body_len = has_body ? len : 0,
+        .timeout_s = st->timeout_s,
     };
     maestro_http_response_t resp;
     memset(&resp, 0, sizeof resp);

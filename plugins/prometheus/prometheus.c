@@ -46,6 +46,24 @@ static const char *cfg(const maestro_host_t *host, const char *key)
     return (v && *v) ? v : NULL;
 }
 
+/* A positive number of seconds under `key`, when set; *out is left alone when not. */
+static int seconds(const maestro_host_t *h, const char *key, double *out, char *errbuf,
+                   size_t errlen)
+{
+    const char *v = cfg(h, key);
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x) || x <= 0) {
+        snprintf(errbuf, errlen, "%s must be a positive number of seconds, got '%.64s'", key, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 static int parse_config(prom_state_t *st, char *errbuf, size_t errlen)
 {
     const maestro_host_t *h = st->host;
@@ -76,18 +94,9 @@ static int parse_config(prom_state_t *st, char *errbuf, size_t errlen)
     if (!st->job)
         goto oom;
 
-    const char *interval = cfg(h, "interval");
-    if (interval) {
-        char *end = NULL;
-        errno = 0;
-        double v = strtod(interval, &end);
-        if (errno || end == interval || *end || !isfinite(v) || v <= 0) {
-            snprintf(errbuf, errlen, "interval must be a positive number of seconds, got '%.64s'",
-                     interval);
-            return MAESTRO_E_CONFIG;
-        }
-        st->interval_s = v;
-    }
+    if (seconds(h, "interval", &st->interval_s, errbuf, errlen) ||
+        seconds(h, "timeout", &st->timeout_s, errbuf, errlen))
+        return MAESTRO_E_CONFIG;
 
     const char *del = cfg(h, "delete_on_success");
     if (del) {

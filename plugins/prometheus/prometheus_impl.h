@@ -121,6 +121,7 @@ typedef struct {
     char *url; /* base URL without trailing '/', NULL: no Pushgateway */
     char *job;
     double interval_s; /* 0: push at each epoch event */
+    double timeout_s;  /* per request; 0: the host's default (10 s) */
     int delete_on_success;
     char *textfile_dir; /* configured folder, NULL: the run folder when there is no url */
     /* the run */

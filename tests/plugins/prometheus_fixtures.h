@@ -31,6 +31,7 @@ typedef struct {
     char url[512];
     char content_type[64];
     char *body;
+    double timeout_s;
 } request_t;
 
 typedef struct {
@@ -90,6 +91,7 @@ static inline int h_http(void *ctx, const maestro_http_request_t *req,
     request_t *r = &H.req[H.n_req++];
     snprintf(r->method, sizeof r->method, "%s", req->method);
     snprintf(r->url, sizeof r->url, "%s", req->url);
+    r->timeout_s = req->timeout_s;
     r->content_type[0] = '\0';
     for (size_t k = 0; k < req->n_headers; k++)
         if (!strcmp(req->headers[k].key, "Content-Type"))

@@ -34,6 +34,9 @@ static void test_prometheus_plugin__bad_config_names_the_key(void)
         {{"interval", "0"}, "interval must be a positive number of seconds, got '0'"},
         {{"interval", "5s"}, "got '5s'"},
         {{"interval", "nan"}, "got 'nan'"},
+        {{"timeout", "0"}, "timeout must be a positive number of seconds, got '0'"},
+        {{"timeout", "-1"}, "got '-1'"},
+        {{"timeout", "2 s"}, "got '2 s'"},
         {{"delete_on_success", "yes"}, "delete_on_success must be true or false, got 'yes'"},
         {{"textfile_dir", "/nonexistent/maestro"}, "textfile_dir '/nonexistent/maestro' is not"},
     };
@@ -53,6 +56,18 @@ static void test_prometheus_plugin__bad_config_names_the_key(void)
     CU_ASSERT_EQUAL(P->init(&st, &partial, err, sizeof err), MAESTRO_E_FAILED);
     CU_ASSERT_PTR_NULL(st);
     P->fini(NULL);
+}
+
+static void test_prometheus_plugin__timeout_goes_with_every_request(void)
+{
+    maestro_kv_t cfg[] = {{"url", URL}, {"timeout", "1.5"}};
+    void *st = start(cfg, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    maestro_run_info_t ri = run_info(NULL, 0);
+    CU_ASSERT_EQUAL(P->run_start(st, &ri), MAESTRO_OK);
+    CU_ASSERT_EQUAL_FATAL(H.n_req, 1);
+    CU_ASSERT_DOUBLE_EQUAL(H.req[0].timeout_s, 1.5, 1e-12);
+    P->fini(st);
 }
 
 static void test_prometheus_plugin__pushes_at_start_each_epoch_and_end(void)
@@ -350,6 +365,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_prometheus_plugin__pushes_at_start_each_epoch_and_end),
     MO_TEST(test_prometheus_plugin__other_ranks_push_their_own_series_only),
     MO_TEST(test_prometheus_plugin__interval_replaces_epoch_pushes),
+    MO_TEST(test_prometheus_plugin__timeout_goes_with_every_request),
     MO_TEST(test_prometheus_plugin__event_labels_kept_reserved_dropped),
     MO_TEST(test_prometheus_plugin__slurm_labels_on_every_series),
     MO_TEST(test_prometheus_plugin__textfile_without_url),

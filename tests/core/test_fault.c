@@ -1,0 +1,33 @@
+/* test_fault.c - core/fault.c: MAESTRO_FAULT_DELAY slows one point, and only that one (the kill
+ * of MAESTRO_FAULT is tested from the outside, tests/jobs/test_faults.sh) */
+#include "core/fault.h"
+#include "core/time.h"
+#include "tests/unit.h"
+
+#include <stdlib.h>
+
+/* The environment is read once, at the first point passed: set before any test runs. */
+static void test_fault__delay_sleeps_at_its_point_only(void)
+{
+    double t0 = mo_time_mono();
+    for (int i = 0; i < 5; i++)
+        mo_fault_point("allreduce");
+    double slow = mo_time_mono() - t0;
+    CU_ASSERT(slow >= 5 * 0.020);
+    t0 = mo_time_mono();
+    for (int i = 0; i < 5; i++)
+        mo_fault_point("checkpoint");
+    CU_ASSERT(mo_time_mono() - t0 < 0.020);
+}
+
+static CU_TestInfo tests[] = {
+    MO_TEST(test_fault__delay_sleeps_at_its_point_only),
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    setenv("MAESTRO_FAULT_DELAY", "allreduce:20", 1);
+    unsetenv("MAESTRO_FAULT");
+    return mo_test_main("core/fault", tests);
+}
