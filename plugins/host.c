@@ -94,9 +94,17 @@ const char *mo_plugins_rc_name(int rc)
 static void note(plugin_t *pl, const char *what, int rc)
 {
     if (rc == MAESTRO_OK) {
-        if (pl->failing)
-            mo_log_info("plugins", "%s: %s works again after %llu failed callbacks", pl->name, what,
-                        (unsigned long long)pl->n_failed);
+        if (!pl->failing)
+            return;
+        /* OK while this process still has payloads spooled: the plugin queued this one behind
+         * them (order), the service may well still be away. Not back until they are out. */
+        pthread_mutex_lock(&pl->spool_lock);
+        size_t waiting = pl->n_own;
+        pthread_mutex_unlock(&pl->spool_lock);
+        if (waiting)
+            return;
+        mo_log_info("plugins", "%s: %s works again after %llu failed callbacks", pl->name, what,
+                    (unsigned long long)pl->n_failed);
         pl->failing = 0;
         pl->n_failed = 0;
         return;

@@ -70,6 +70,11 @@ static void test_host_spool__retry_spools_then_delivers_in_run(void)
     char *log = log_release();
     CU_ASSERT_EQUAL(count_substr(log, "example: run_start: service unavailable"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "delivered 4 spooled payloads"));
+    /* the metrics queued behind the spool while it was down did not count as "works again":
+     * that is said once, after the spool was delivered */
+    CU_ASSERT_EQUAL(count_substr(log, "works again"), 1);
+    const char *back = strstr(log, "works again"), *dl = strstr(log, "delivered 4 spooled");
+    CU_ASSERT(back && dl && back > dl);
     free(log);
 }
 
