@@ -7,6 +7,7 @@
 #include "core/str.h"
 #include "core/time.h"
 #include "io/dataset.h"
+#include "io/events.h"
 #include "jobs/dataset/dataset_impl.h"
 
 #include <math.h>
@@ -17,12 +18,15 @@
 typedef struct {
     const char *text;
     double num;
+    int64_t first; /* the first row with this label: the distinct labels' key */
 } label_t;
 
 static int by_num(const void *a, const void *b)
 {
     double x = ((const label_t *)a)->num, y = ((const label_t *)b)->num;
-    return (x > y) - (x < y);
+    if (x != y)
+        return (x > y) - (x < y);
+    return strcmp(((const label_t *)a)->text, ((const label_t *)b)->text); /* "01" and "1" */
 }
 
 static int by_text(const void *a, const void *b)
@@ -30,62 +34,94 @@ static int by_text(const void *a, const void *b)
     return strcmp(((const label_t *)a)->text, ((const label_t *)b)->text);
 }
 
+/* The distinct labels of labels[0..n), in first-seen order, and each row's index into them:
+ * an open-addressing table of the texts (a training set has a handful of classes and a
+ * million rows; sorting every row's text cost more than the join). */
+static int distinct_labels(char *const *labels, int64_t n, label_t **out, int64_t *n_out,
+                           int64_t *row_slot, mo_error_t *err)
+{
+    size_t cap = 64, k = 0;
+    int64_t *table = NULL; /* distinct index + 1, 0 empty */
+    label_t *u = NULL;
+    int rc = 0;
+    for (int grow = 1; grow && !rc;) {
+        grow = 0;
+        free(table);
+        free(u);
+        k = 0;
+        table = mo_calloc(cap, sizeof *table);
+        u = mo_calloc(cap / 2, sizeof *u);
+        if (!table || !u) {
+            rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+            break;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            size_t len = strlen(labels[i]);
+            size_t h = (size_t)mo_entity_hash(labels[i], len) & (cap - 1);
+            while (table[h] && strcmp(u[table[h] - 1].text, labels[i]))
+                h = (h + 1) & (cap - 1);
+            if (!table[h]) {
+                if (k + 1 > cap / 2) { /* keep the table at most half full */
+                    cap *= 4;
+                    grow = 1;
+                    break;
+                }
+                u[k] = (label_t){labels[i], 0, i};
+                table[h] = (int64_t)++k;
+            }
+            row_slot[i] = table[h] - 1;
+        }
+    }
+    free(table);
+    *out = u;
+    *n_out = (int64_t)k;
+    return rc;
+}
+
 /* Class names (distinct texts, sorted) and ids, or regression values. */
 static int map_labels(char *const *labels, int64_t n, mo_ds_info_t *info, int32_t *ids,
                       float *values, mo_error_t *err)
 {
+    int64_t *slot = mo_calloc(n ? (size_t)n : 1, sizeof *slot), k = 0;
+    label_t *u = NULL;
+    int rc = slot ? distinct_labels(labels, n, &u, &k, slot, err)
+                  : mo_errorf(err, MO_ENOMEM, "out of memory");
     int all_int = 1, all_num = 1;
-    label_t *u = mo_calloc(n ? (size_t)n : 1, sizeof *u);
-    if (!u)
-        return mo_errorf(err, MO_ENOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t c = 0; !rc && c < k; c++) {
         int64_t iv;
-        double dv = 0;
-        if (mo_parse_int64(labels[i], &iv))
+        if (mo_parse_int64(u[c].text, &iv))
             all_int = 0;
-        if (mo_parse_double(labels[i], &dv))
+        if (mo_parse_double(u[c].text, &u[c].num))
             all_num = 0;
-        u[i] = (label_t){labels[i], dv};
     }
-    if (all_num && !all_int) {
+    if (!rc && all_num && !all_int) {
         info->task = MO_DS_REGRESSION;
         for (int64_t i = 0; i < n; i++)
-            values[i] = (float)u[i].num;
+            values[i] = (float)u[slot[i]].num;
         free(u);
+        free(slot);
         return 0;
     }
     info->task = MO_DS_CLASSIFICATION;
-    qsort(u, (size_t)n, sizeof *u, all_int ? by_num : by_text);
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(u[k - 1].text, u[i].text))
-            u[k++] = u[i];
-    info->n_classes = (int32_t)k;
-    info->class_names = mo_calloc(k ? (size_t)k : 1, sizeof *info->class_names);
-    if (!info->class_names) {
-        free(u);
-        return mo_errorf(err, MO_ENOMEM, "out of memory");
-    }
-    for (int64_t c = 0; c < k; c++)
-        info->class_names[c] = (char *)u[c].text;
-    for (int64_t i = 0; i < n; i++) {
-        /* Binary search in the sorted distinct names. */
-        int64_t lo = 0, hi = k - 1;
-        double num = 0;
-        mo_parse_double(labels[i], &num);
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            int c = all_int ? (u[mid].num < num ? -1 : u[mid].num > num)
-                            : strcmp(u[mid].text, labels[i]);
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
+    int64_t *rank_of = rc ? NULL : mo_calloc(k ? (size_t)k : 1, sizeof *rank_of);
+    info->class_names = rc ? NULL : mo_calloc(k ? (size_t)k : 1, sizeof *info->class_names);
+    if (!rc && (!rank_of || !info->class_names))
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+    if (!rc) {
+        /* classes in numeric order when all are integers, else in byte order */
+        qsort(u, (size_t)k, sizeof *u, all_int ? by_num : by_text);
+        for (int64_t c = 0; c < k; c++) {
+            rank_of[slot[u[c].first]] = c;
+            info->class_names[c] = (char *)u[c].text;
         }
-        ids[i] = (int32_t)lo;
+        info->n_classes = (int32_t)k;
+        for (int64_t i = 0; i < n; i++)
+            ids[i] = (int32_t)rank_of[slot[i]];
     }
+    free(rank_of);
     free(u);
-    return 0;
+    free(slot);
+    return rc;
 }
 
 /* Features sent to rank 0 per message: about 8 MiB of rows. */

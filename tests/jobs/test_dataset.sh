@@ -155,4 +155,34 @@ assert np.array_equal(a['X'][()], c['X'][()], equal_nan=True) and np.array_equal
 print('ok')"
 expect_exit 0
 
+case_ "integer labels become classes in numeric order, fractional ones a regression target"
+run "$PY" -c "
+import csv
+rows = list(csv.reader(open('labels.csv')))
+ints = {'churn': '10', 'stay': '2'}
+for name, f in (('ints.csv', lambda i, r: ints[r[2]] if i % 3 else '007'),
+                ('reals.csv', lambda i, r: '%.2f' % (i * 0.25))):
+    w = csv.writer(open(name, 'w', newline=''))
+    w.writerow(rows[0])
+    w.writerows([r[0], r[1], f(i, r)] for i, r in enumerate(rows[1:]))
+print('ok')"
+expect_exit 0
+for kind in ints reals; do
+  spec $kind.yml $kind.csv out/$kind.h5 nan
+  mpi 2 run $kind.yml
+  expect_exit 0
+done
+run "$PY" -c "
+import csv, h5py, numpy as np
+want = [r[2] for r in list(csv.reader(open('ints.csv')))[1:]]
+g = h5py.File('out/ints.h5')
+names = [c.decode() if isinstance(c, bytes) else c for c in g.attrs['class_names']]
+assert names == ['2', '007', '10'], names
+assert [names[k] for k in g['y'][()]] == want
+want = np.array([float(r[2]) for r in list(csv.reader(open('reals.csv')))[1:]], dtype=np.float32)
+g = h5py.File('out/reals.h5')
+assert 'class_names' not in g.attrs and np.array_equal(g['y'][()], want)
+print('ok')"
+expect_exit 0
+expect_stdout "ok"
 finish
