@@ -71,6 +71,16 @@ int mo_ds_writer_append(mo_ds_writer_t *w, int64_t nrows, const float *X, const 
 int mo_ds_writer_commit(mo_ds_writer_t *w, mo_error_t *err);
 void mo_ds_writer_abort(mo_ds_writer_t *w);
 
+/* Every rank of `comm` writes its rows [row0, row0 + nrows) of one dataset into `tmp`, a file
+ * rank 0 created (and named for all): the file and its layout are made together (collective;
+ * every rank passes the same info), each rank's rows go in with independent MPI-IO writes, and
+ * the file is closed together. Checked as mo_ds_writer_append checks. Each rank returns its own
+ * result; the caller agrees on them, then rank 0 renames tmp into place (mo_fs_commit) or
+ * removes it. Every rank must call it, whatever happened before, once the others will. */
+int mo_ds_write_mpi(const char *tmp, MPI_Comm comm, const mo_ds_info_t *info, int64_t row0,
+                    int64_t nrows, const float *X, const int32_t *y_class, const float *y_value,
+                    mo_error_t *err);
+
 /* Free the names in `info` (not `info` itself). */
 void mo_ds_info_free(mo_ds_info_t *info);
 

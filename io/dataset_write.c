@@ -179,3 +179,46 @@ int mo_ds_write(const char *path, const mo_ds_info_t *info, const float *X, cons
     }
     return mo_ds_writer_commit(w, err);
 }
+
+int mo_ds_write_mpi(const char *tmp, MPI_Comm comm, const mo_ds_info_t *info, int64_t row0,
+                    int64_t nrows, const float *X, const int32_t *y_class, const float *y_value,
+                    mo_error_t *err)
+{
+    int rc = 0, cls = info && info->task == MO_DS_CLASSIFICATION;
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID, x = H5I_INVALID_HID, y = H5I_INVALID_HID;
+    if (!tmp || !info || row0 < 0 || nrows < 0 || (nrows && (!X || (cls ? !y_class : !y_value))))
+        return mo_errorf(err, MO_EINVAL, "mo_ds_write_mpi: bad arguments");
+    /* Checks first; a failed one does not skip the collectives below, whose partners wait. */
+    rc = check_info(tmp, info, err);
+    if (!rc && row0 + nrows > info->n_rows)
+        rc = mo_errorf(err, MO_EINVAL, "%s: rows [%lld, %lld) beyond the %lld declared", tmp,
+                       (long long)row0, (long long)(row0 + nrows), (long long)info->n_rows);
+    if (!rc &&
+        ((!info->allow_nan && (rc = mo_ds_check_x(tmp, X, row0, nrows, info->n_features, err))) ||
+         (rc = mo_ds_check_y(tmp, info, cls ? y_class : NULL, cls ? NULL : y_value, row0, nrows,
+                             err))))
+        mo_error_prefix(err, "refusing to write");
+    mo_h5_quiet();
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+        (file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        if (!rc)
+            rc = mo_errorf(err, MO_EIO, "%s: HDF5 cannot create the file", tmp);
+    } else {
+        int lrc = mo_ds_layout_create(&x, &y, file, info, rc ? NULL : err);
+        rc = rc ? rc : lrc;
+        if (!rc && nrows &&
+            ((rc = mo_h5_write_rows(x, H5T_NATIVE_FLOAT, row0, nrows, X, err)) == 0))
+            rc = mo_h5_write_rows(y, cls ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, row0, nrows,
+                                  cls ? (const void *)y_class : (const void *)y_value, err);
+    }
+    if (x >= 0)
+        H5Dclose(x);
+    if (y >= 0)
+        H5Dclose(y);
+    if (file >= 0 && H5Fclose(file) < 0 && !rc)
+        rc = mo_errorf(err, MO_EIO, "%s: cannot finish writing the file", tmp);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}

@@ -1,4 +1,5 @@
-/* output.c - the training set on disk: rows gathered on rank 0 in input order, labels mapped
+/* output.c - the training set on disk: each rank writes its block of rows in input order at
+ * its place in the file (parallel HDF5), labels mapped
  * as `maestro data import` maps them (docs/formats.md "CSV import"): all integers give classes
  * in numeric order; numbers with a fraction give regression; anything else gives classes in
  * byte order. */
@@ -8,12 +9,14 @@
 #include "core/time.h"
 #include "io/dataset.h"
 #include "io/events.h"
+#include "io/feature_store.h"
 #include "jobs/dataset/dataset_impl.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *text;
@@ -124,31 +127,10 @@ static int map_labels(char *const *labels, int64_t n, mo_ds_info_t *info, int32_
     return rc;
 }
 
-/* Features sent to rank 0 per message: about 8 MiB of rows. */
-#define MSG_BYTES ((size_t)8 << 20)
-/* The message tag of those blocks (comm.h's range of small-message tags; the dataset job is the
- * only user of the communicator while it runs). */
-#define TAG_ROWS 7
-
-static int64_t piece_rows(size_t width)
-{
-    size_t rows = MSG_BYTES / (width * sizeof(float));
-    return rows ? (int64_t)rows : 1;
-}
-
-/* Rank 0: append rows [row, row + n) of the dataset; counts the missing values. */
-static int append(mo_ds_writer_t *w, const mo_ds_info_t *info, int64_t row, int64_t n,
-                  const float *X, const int32_t *ids, const float *vals, int64_t *missing,
-                  mo_error_t *err)
-{
-    for (size_t i = 0; i < (size_t)n * (size_t)info->n_features; i++)
-        *missing += isnan(X[i]);
-    return mo_ds_writer_append(w, n, X, ids + row, vals + row, err);
-}
-
-/* Rank 0: map the labels and open the writer; *ids / *vals hold every row's label. */
-static int open_output(mo_ds_writer_t **w, mo_ds_info_t *info, const ds_spec_t *s, const char *path,
-                       char *all_text, int64_t n, int32_t **ids, float **vals, mo_error_t *err)
+/* Map every row's label (the same on every rank: each has all the labels) into info, ids and
+ * vals. */
+static int map_all(mo_ds_info_t *info, const ds_spec_t *s, char *all_text, int64_t n, int32_t **ids,
+                   float **vals, mo_error_t *err)
 {
     size_t width = s->n_features;
     char **labels = mo_calloc(n ? (size_t)n : 1, sizeof *labels);
@@ -167,33 +149,36 @@ static int open_output(mo_ds_writer_t **w, mo_ds_info_t *info, const ds_spec_t *
         .n_rows = n, .n_features = (int64_t)width, .allow_nan = 1, .feature_names = names};
     if (!rc)
         rc = map_labels(labels, n, info, *ids, *vals, err);
-    if (!rc)
-        rc = mo_ds_writer_open(w, path, info, err);
+    else
+        free(names);
     free(labels);
     return rc;
 }
 
+/* Every rank writes its block of rows into the training set at its place (parallel HDF5,
+ * io/dataset.h mo_ds_write_mpi); rank 0 names the temp file and renames it into place. */
 int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const mo_events_t *local,
                     const float *feat, double t0, mo_error_t *err)
 {
     size_t width = s->n_features;
-    int rank = mo_comm_rank(comm), size = mo_comm_size(comm);
+    int rank = mo_comm_rank(comm);
     void *all_text = NULL, *all_n = NULL;
     size_t n_text = 0, n_ranks = 0;
-    int64_t n = 0, missing = 0, step = piece_rows(width);
+    int64_t n = 0, row0 = 0, missing = 0;
     mo_buf_t text = {0};
     mo_ds_info_t info = {0};
-    mo_ds_writer_t *w = NULL;
     int32_t *ids = NULL;
     float *vals = NULL;
-    int rc = 0, local_rc = 0;
+    char *tmp = NULL;
+    int rc = 0, made = 0;
     for (int64_t i = 0; i < local->n && !rc; i++)
         rc = mo_buf_append(&text, local->pool + local->label_off[i],
                            strlen(local->pool + local->label_off[i]) + 1);
     if (rc)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     rc = mo_comm_agree(comm, rc, err);
-    /* The labels are small beside the features: every rank gets them, rank 0 maps them. */
+    /* The labels are small beside the features: every rank gets them all and maps them the
+     * same way, so the file's class names agree and each rank has its rows' ids. */
     if (!rc)
         rc = mo_comm_allgatherv(comm, text.data ? text.data : "", text.len, MO_DT_BYTE, &all_text,
                                 &n_text, err);
@@ -201,54 +186,46 @@ int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const
         rc = mo_comm_allgatherv(comm, &local->n, 1, MO_DT_INT64, &all_n, &n_ranks, err);
     mo_buf_free(&text);
     const int64_t *counts = all_n;
-    for (size_t r = 0; !rc && r < n_ranks; r++)
+    for (size_t r = 0; !rc && r < n_ranks; r++) {
+        row0 += (int)r < rank ? counts[r] : 0;
         n += counts[r];
-    if (!rc && rank == 0)
-        local_rc = open_output(&w, &info, s, path, all_text, n, &ids, &vals, err);
+    }
     if (!rc)
-        rc = mo_comm_agree(comm, local_rc, err);
-    /* Rank 0 appends its block, then each rank's as its pieces arrive (it receives every
-     * piece even after a failure, so no sender waits for ever); the others send theirs. */
-    int64_t row = 0;
-    for (int64_t i = 0; !rc && rank == 0 && !local_rc && i < local->n; i += step) {
-        int64_t m = local->n - i < step ? local->n - i : step;
-        local_rc = append(w, &info, row, m, feat + (size_t)i * width, ids, vals, &missing, err);
-        row += m;
+        rc = mo_comm_agree(comm, map_all(&info, s, all_text, n, &ids, &vals, err), err);
+    mo_log_phase("dataset", "write: labels", t0);
+    if (!rc)
+        rc = mo_comm_agree(comm, rank == 0 ? mo_fs_temp_create(&tmp, path, err) : 0, err);
+    if (!rc)
+        rc = mo_comm_bcast_string(comm, &tmp, 0, err);
+    if (!rc) {
+        made = 1;
+        for (size_t i = 0; i < (size_t)local->n * width; i++)
+            missing += isnan(feat[i]);
+        rc = mo_ds_write_mpi(tmp, mo_comm_mpi(comm), &info, row0, local->n, feat, ids + row0,
+                             vals + row0, err);
+        rc = mo_comm_agree(comm, rc, err);
     }
-    for (int r = 1; !rc && rank == 0 && r < size; r++)
-        for (int64_t i = 0; i < counts[r]; i += step) {
-            int64_t m = counts[r] - i < step ? counts[r] - i : step;
-            void *buf = NULL;
-            size_t len = 0;
-            int got = mo_comm_recv_msg(comm, r, TAG_ROWS, &buf, &len, err);
-            if (!local_rc && !got && len != (size_t)m * width * sizeof(float))
-                got = mo_errorf(err, MO_EIO, "rank %d sent %zu bytes of rows, expected %zu", r, len,
-                                (size_t)m * width * sizeof(float));
-            if (!local_rc)
-                local_rc = got ? got : append(w, &info, row, m, buf, ids, vals, &missing, err);
-            row += m;
-            free(buf);
-        }
-    for (int64_t i = 0; !rc && rank > 0 && !local_rc && i < local->n; i += step) {
-        int64_t m = local->n - i < step ? local->n - i : step;
-        local_rc = mo_comm_send_msg(comm, 0, TAG_ROWS, feat + (size_t)i * width,
-                                    (size_t)m * width * sizeof(float), err);
-    }
-    if (!rc && rank == 0 && !local_rc)
-        local_rc = mo_ds_writer_commit(w, err);
-    else if (rank == 0)
-        mo_ds_writer_abort(w);
-    if (!rc && rank == 0 && !local_rc)
+    mo_log_phase("dataset", "write: rows", t0);
+    if (!rc && rank == 0)
+        rc = mo_fs_commit(tmp, path, err);
+    if (made)
+        rc = mo_comm_agree(comm, rc, err);
+    if (rc && made && rank == 0)
+        unlink(tmp);
+    if (!rc)
+        rc = mo_comm_allreduce(comm, &missing, 1, MO_DT_INT64, MO_OP_SUM, err);
+    if (!rc && rank == 0)
         mo_log_info("dataset",
                     "%s: %lld rows x %zu features (%lld missing, fill %g), %s%s in %.2f s", path,
                     (long long)n, width, (long long)missing, s->fill,
                     info.task == MO_DS_REGRESSION ? "regression" : "classification",
                     info.task == MO_DS_REGRESSION ? "" : " labels", mo_time_mono() - t0);
+    free(tmp);
     free(info.class_names);
     free(info.feature_names);
     free(ids);
     free(vals);
     free(all_n);
     free(all_text); /* after the writer: the class names point into it */
-    return rc ? rc : mo_comm_agree(comm, local_rc, err);
+    return rc;
 }

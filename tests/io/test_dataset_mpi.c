@@ -109,6 +109,59 @@ static void test_dataset_mpi__fewer_rows_than_ranks(void)
     mo_comm_barrier(comm, NULL);
 }
 
+/* mo_ds_write_mpi: every rank writes its own block of rows at its place (uneven blocks, the
+ * last rank's empty when there are several), into a file rank 0 named; read back sharded,
+ * every row is there once with its values. A bad class id on one rank fails that rank only,
+ * and the file still closes on all. */
+static void test_dataset_mpi__each_rank_writes_its_block(void)
+{
+    enum { N = 997 };
+    static int32_t seen[N];
+    mo_error_t err = {0};
+    int64_t row0 = 0, count = 0;
+    for (int r = 0; r <= rank; r++) {
+        row0 += count;
+        count = size == 1 ? N : r == size - 1 ? 0 : (N * (r + 1)) / (size - 1) - row0;
+    }
+    if (size > 1 && rank == size - 1)
+        row0 = N;
+    float *X = malloc(sizeof(float) * (size_t)((count ? count : 1) * D));
+    int32_t *y = malloc(sizeof(int32_t) * (size_t)(count ? count : 1));
+    for (int64_t r = 0; r < count; r++) {
+        int64_t i = row0 + r;
+        X[r * D] = (float)i;
+        X[r * D + 1] = (float)(2 * i);
+        X[r * D + 2] = (float)-i;
+        y[r] = (int32_t)(i % K);
+    }
+    char buf[512], *path = NULL;
+    if (rank == 0) {
+        snprintf(buf, sizeof buf, "%s/par.h5", mo_test_tmpdir());
+        path = strdup(buf);
+    }
+    CU_ASSERT_EQUAL(mo_comm_bcast_string(comm, &path, 0, &err), 0);
+    mo_ds_info_t info = {
+        .n_rows = N, .n_features = D, .task = MO_DS_CLASSIFICATION, .n_classes = K};
+    int rc = mo_ds_write_mpi(path, mo_comm_mpi(comm), &info, row0, count, X, y, NULL, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(read_shard(path, N, seen), 0);
+    int64_t once = 0;
+    for (int i = 0; i < N; i++)
+        once += seen[i] == 1;
+    CU_ASSERT_EQUAL(once, N);
+
+    if (count)
+        y[0] = K; /* out of range: refused on this rank, nothing hangs */
+    rc = mo_ds_write_mpi(path, mo_comm_mpi(comm), &info, row0, count, X, y, NULL, &err);
+    CU_ASSERT_EQUAL(rc, count ? MO_EFORMAT : 0);
+    if (count)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "refusing to write"));
+    free(X);
+    free(y);
+    free(path);
+    mo_comm_barrier(comm, NULL);
+}
+
 static void test_dataset_mpi__missing_file_fails_on_every_rank(void)
 {
     mo_error_t err = {0};
@@ -125,6 +178,7 @@ static void test_dataset_mpi__missing_file_fails_on_every_rank(void)
 static CU_TestInfo tests[] = {
     MO_TEST(test_dataset_mpi__every_row_read_exactly_once),
     MO_TEST(test_dataset_mpi__fewer_rows_than_ranks),
+    MO_TEST(test_dataset_mpi__each_rank_writes_its_block),
     MO_TEST(test_dataset_mpi__missing_file_fails_on_every_rank),
     CU_TEST_INFO_NULL,
 };
