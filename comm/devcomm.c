@@ -1,25 +1,19 @@
 /* devcomm.c - the gradient allreduce of a device backend: NCCL, CUDA-aware MPI, or staged
  *
  * See devcomm.h for the choice. The staged and CUDA-aware paths work with any backend table
- * (they need only sync, download and upload), so they are built everywhere; NCCL only where
- * CUDA is.
+ * (they need only sync, download and upload), so they are built everywhere; NCCL goes through
+ * the CUDA module (kernels/cuda_module.h), which holds every call into CUDA and NCCL.
  */
 #include "comm/devcomm.h"
 
 #include "comm/comm_impl.h"
 #include "core/alloc.h"
+#include "kernels/cuda_module.h"
 
 #include <mpi-ext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef MAESTRO_HAVE_CUDA
-#include "kernels/cuda/check.h"
-
-#include <cuda_runtime_api.h>
-#include <nccl.h>
-#endif
 
 typedef enum { M_NCCL = 0, M_CUDA_MPI, M_STAGED } method_t;
 static const char *const method_names[] = {"nccl", "cuda-mpi", "staged"};
@@ -30,12 +24,8 @@ struct mo_devcomm {
     const mo_kern_backend_t *be;
     float *host; /* staged: page-locked copy of the buffer */
     size_t count;
-#ifdef MAESTRO_HAVE_CUDA
-    ncclComm_t nccl;
-    cudaStream_t stream;           /* NCCL's */
-    cudaEvent_t produced, reduced; /* compute -> NCCL, NCCL -> compute */
-    int started;
-#endif
+    const mo_cuda_module_t *cuda; /* NCCL: the module, and its communicator */
+    mo_nccl_t *nccl;
 };
 
 static int cuda_aware_mpi(void)
@@ -47,50 +37,36 @@ static int cuda_aware_mpi(void)
 #endif
 }
 
-#ifdef MAESTRO_HAVE_CUDA
-static int nccl_error(mo_error_t *err, ncclResult_t r, const char *what)
-{
-    return mo_errorf(err, MO_ECUDA, "%s: %s", what, ncclGetErrorString(r));
-}
-
+/* Rank 0 makes the NCCL id, every rank gets it and joins. */
 static int nccl_create(mo_devcomm_t *d, mo_error_t *err)
 {
-    ncclUniqueId id;
-    memset(&id, 0, sizeof id);
-    int local = 0;
-    if (mo_comm_rank(d->comm) == 0) {
-        ncclResult_t r = ncclGetUniqueId(&id);
-        if (r != ncclSuccess)
-            local = nccl_error(err, r, "ncclGetUniqueId");
-    }
+    unsigned char id[MO_NCCL_ID_BYTES];
+    memset(id, 0, sizeof id);
+    d->cuda = mo_kern_cuda_module();
+    int local = d->cuda ? 0 : mo_errorf(err, MO_EDEPEND, "NCCL: the CUDA module is not loaded");
+    if (!local && mo_comm_rank(d->comm) == 0)
+        local = d->cuda->nccl_unique_id(id, err);
     int rc = mo_comm_allreduce(d->comm, &local, 1, MO_DT_INT32, MO_OP_MIN, err);
     if (!rc && local)
         rc = local;
     if (!rc)
-        rc = mo_comm_bcast(d->comm, &id, sizeof id, MO_DT_BYTE, 0, err);
-    if (rc)
-        return rc;
-    ncclResult_t r = ncclCommInitRank(&d->nccl, mo_comm_size(d->comm), id, mo_comm_rank(d->comm));
-    if (r != ncclSuccess) {
-        d->nccl = NULL;
-        return nccl_error(err, r, "ncclCommInitRank");
-    }
-    if (MO_CK(cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking)) ||
-        MO_CK(cudaEventCreateWithFlags(&d->produced, cudaEventDisableTiming)) ||
-        MO_CK(cudaEventCreateWithFlags(&d->reduced, cudaEventDisableTiming)))
-        return mo_cuda_failure(err);
-    return 0;
+        rc = mo_comm_bcast(d->comm, id, sizeof id, MO_DT_BYTE, 0, err);
+    if (!rc)
+        rc = d->cuda->nccl_create(&d->nccl, mo_comm_size(d->comm), mo_comm_rank(d->comm), id, err);
+    return rc;
 }
-#endif
 
 /* Can NCCL work here: built with it, a CUDA backend, and no two ranks of a node on one GPU. */
 static int nccl_possible(mo_comm_t *c, const mo_kern_backend_t *be, char *why, size_t len,
                          mo_error_t *err)
 {
-#ifdef MAESTRO_HAVE_CUDA
-    int ndev = 0;
-    if (be != mo_kern_cuda() || cudaGetDeviceCount(&ndev) != cudaSuccess)
-        ndev = 0;
+    /* A host backend never needs the module (and is not worth loading it for). */
+    const mo_cuda_module_t *m = be && be != mo_kern_cpu() ? mo_kern_cuda_module() : NULL;
+    if (!m) {
+        snprintf(why, len, "%s", be == mo_kern_cpu() ? "a CPU backend" : "no CUDA module (NCCL)");
+        return 0;
+    }
+    int ndev = be == mo_kern_cuda() ? m->device_count() : 0;
     int crowded = mo_comm_local_size(c) > ndev;
     int rc = mo_comm_allreduce(c, &crowded, 1, MO_DT_INT32, MO_OP_MAX, err);
     if (rc)
@@ -98,13 +74,6 @@ static int nccl_possible(mo_comm_t *c, const mo_kern_backend_t *be, char *why, s
     if (crowded)
         snprintf(why, len, "more ranks on a node than GPUs (NCCL needs one GPU per rank)");
     return crowded ? 0 : 1;
-#else
-    (void)c;
-    (void)be;
-    (void)err;
-    snprintf(why, len, "built without NCCL");
-    return 0;
-#endif
 }
 
 int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t *be, size_t count,
@@ -154,10 +123,8 @@ int mo_devcomm_create(mo_devcomm_t **out, mo_comm_t *c, const mo_kern_backend_t 
             snprintf(why, why_len, "staged through host memory (%s%s)",
                      no_nccl[0] ? no_nccl : "forced", aware ? "" : "; MPI is not CUDA-aware");
     }
-#ifdef MAESTRO_HAVE_CUDA
     if (!rc && d->method == M_NCCL)
         rc = nccl_create(d, err);
-#endif
     if (!rc && d->method == M_STAGED) {
         d->host = be->host_alloc ? be->host_alloc(count * sizeof(float))
                                  : mo_calloc(count ? count : 1, sizeof(float));
@@ -183,20 +150,8 @@ int mo_devcomm_start(mo_devcomm_t *d, float *buf, size_t off, size_t n, mo_error
 {
     if (!d || off + n > d->count)
         return mo_errorf(err, MO_EINVAL, "mo_devcomm_start: bucket outside the buffer");
-#ifdef MAESTRO_HAVE_CUDA
-    if (d->method == M_NCCL) {
-        cudaStream_t compute = (cudaStream_t)mo_kern_cuda_stream();
-        if (MO_CK(cudaEventRecord(d->produced, compute)) ||
-            MO_CK(cudaStreamWaitEvent(d->stream, d->produced, 0)))
-            return mo_cuda_failure(err);
-        ncclResult_t r =
-            ncclAllReduce(buf + off, buf + off, n, ncclFloat, ncclSum, d->nccl, d->stream);
-        if (r != ncclSuccess)
-            return nccl_error(err, r, "ncclAllReduce");
-        d->started = 1;
-        return 0;
-    }
-#endif
+    if (d->method == M_NCCL)
+        return d->cuda->nccl_start(d->nccl, buf + off, n, err);
     (void)buf;
     return 0; /* the other methods move the whole buffer at finish */
 }
@@ -208,15 +163,7 @@ int mo_devcomm_finish(mo_devcomm_t *d, float *buf, size_t count, mo_error_t *err
     int rc = 0;
     switch (d->method) {
     case M_NCCL:
-#ifdef MAESTRO_HAVE_CUDA
-        if (d->started) {
-            cudaStream_t compute = (cudaStream_t)mo_kern_cuda_stream();
-            if (MO_CK(cudaEventRecord(d->reduced, d->stream)) ||
-                MO_CK(cudaStreamWaitEvent(compute, d->reduced, 0)))
-                return mo_cuda_failure(err);
-            d->started = 0;
-        }
-#endif
+        rc = d->cuda->nccl_finish(d->nccl, err);
         break;
     case M_CUDA_MPI:
         rc = d->be->sync(err);
@@ -239,16 +186,8 @@ void mo_devcomm_destroy(mo_devcomm_t *d)
 {
     if (!d)
         return;
-#ifdef MAESTRO_HAVE_CUDA
     if (d->nccl)
-        ncclCommDestroy(d->nccl);
-    if (d->stream)
-        MO_CK(cudaStreamDestroy(d->stream));
-    if (d->produced)
-        MO_CK(cudaEventDestroy(d->produced));
-    if (d->reduced)
-        MO_CK(cudaEventDestroy(d->reduced));
-#endif
+        d->cuda->nccl_destroy(d->nccl);
     if (d->host) {
         if (d->be->host_free)
             d->be->host_free(d->host);

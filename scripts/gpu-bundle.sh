@@ -3,7 +3,8 @@
 # packages (no Open MPI, HDF5, OpenBLAS, libyaml there; glibc, CUDA and PyTorch are there).
 #
 # The tarball holds:
-#   repo/<build>/maestro, repo/<build>/gemm_gpu_bound, repo/<build>/plugins/*.so and each
+#   repo/<build>/maestro, repo/<build>/maestro-cuda.so (the CUDA module, found next to the
+#       binary), repo/<build>/gemm_gpu_bound, repo/<build>/plugins/*.so and each
 #       extra file named on the command line (test executables), at their paths relative to
 #       the repository root (missing ones are skipped with a warning);
 #   usr/..., etc/... at their absolute paths: every shared library those ELF files need per
@@ -81,6 +82,7 @@ add_repo_file() { # PATH (relative to the repository root)
     fi
 }
 add_repo_file "$build/maestro"
+add_repo_file "$build/maestro-cuda.so" # the CUDA backend, loaded on first use
 add_repo_file "$build/gemm_gpu_bound"
 for p in "$build"/plugins/*.so; do
     [[ -e "$p" ]] && add_repo_file "$p"

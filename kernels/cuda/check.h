@@ -8,7 +8,13 @@
 #ifndef MO_KERNELS_CUDA_CHECK_H
 #define MO_KERNELS_CUDA_CHECK_H
 
+#ifdef __cplusplus
+extern "C" {
 #include "core/status.h"
+}
+#else
+#include "core/status.h"
+#endif
 
 #include <cuda_runtime_api.h>
 

@@ -3,6 +3,8 @@
  *   cuda_backend.cu  the backend table: device binding, memory, streams, GEMM (cuBLAS)
  *   cuda_ops.cu      kernels: bias + activation, activation backward, bias gradient, losses,
  *                    optimiser updates, reductions
+ *   nccl_ops.cu      the NCCL allreduce's CUDA side, and the module's table
+ *                    (kernels/cuda_module.h): these files are the shared module maestro-cuda.so
  *
  * One process drives one device. Every op is queued on one compute stream (`mo_cuda.compute`)
  * in call order, so the trainer's sequence of calls is the device's sequence of work; batches
@@ -15,6 +17,7 @@
 
 extern "C" {
 #include "kernels/backend.h"
+#include "kernels/cuda_module.h"
 }
 #include "kernels/cuda/check.h"
 
@@ -35,6 +38,16 @@ typedef struct {
 } mo_cuda_t;
 
 extern mo_cuda_t mo_cuda;
+
+/* The module's entries (kernels/cuda_module.h), hidden: only the table is exported. */
+extern "C" {
+int mo_cuda_device_count(void);
+int mo_nccl_unique_id(unsigned char *id, mo_error_t *err);
+int mo_nccl_create(mo_nccl_t **out, int size, int rank, const unsigned char *id, mo_error_t *err);
+int mo_nccl_start(mo_nccl_t *h, float *buf, size_t n, mo_error_t *err);
+int mo_nccl_finish(mo_nccl_t *h, mo_error_t *err);
+void mo_nccl_destroy(mo_nccl_t *h);
+}
 
 /* Device scratch of at least n doubles (grown on demand); NULL after a failure. */
 double *mo_cuda_scratch(size_t n);

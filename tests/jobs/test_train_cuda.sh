@@ -76,6 +76,22 @@ nogpu)
   cd .. && expect_dir_empty empty
   ;;
 esac
+if [ "$state" != nobuild ]; then
+  case_ "the CUDA module (maestro-cuda.so) missing: the reason, exit 2"
+  MAESTRO_CUDA_MODULE=$WORK/none.so run "$MAESTRO" run t.yml --set device=cuda --output runs/nomod
+  expect_exit 2
+  expect_stderr "the CUDA module maestro-cuda.so was not found"
+  expect_one_line
+  printf 'not an ELF file\n' > bad.so
+  MAESTRO_CUDA_MODULE=$WORK/bad.so run "$MAESTRO" run t.yml --set device=cuda --output runs/badmod
+  expect_exit 2
+  expect_stderr "cannot load $WORK/bad.so"
+  case_ "a CPU run never loads the CUDA module (~210 MiB a process)"
+  run /usr/bin/time -f "maxrss %M" "$MAESTRO" run t.yml --set device=cpu --output runs/cpu-rss
+  expect_exit 0
+  kib=$(sed -n 's/^maxrss //p' "$WORK/.err")
+  [ -n "$kib" ] && [ "$kib" -lt 120000 ] && ok "peak RSS $kib KiB" || fail "peak RSS ${kib:-?} KiB"
+fi
 
 if [ "$state" != gpu ]; then
   echo "skip: GPU training cases (CPU vs GPU loss, allreduce methods, TF32, GPU<->CPU" \

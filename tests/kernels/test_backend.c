@@ -1,9 +1,43 @@
 /* test_backend.c - choosing a backend by name */
 #include "kernels/backend.h"
+#include "kernels/cuda_module.h"
 #include "tests/unit.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* 1 when this process has `name` mapped (/proc/self/maps). */
+static int mapped(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, name) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* The CUDA module (kernels/cuda_module.h) and cuBLAS are not in a process that never asks
+ * for CUDA: they cost ~210 MiB of memory per process. Runs first, before anything asks. */
+static void test_backend__cuda_module_loads_only_when_asked(void)
+{
+    const mo_kern_backend_t *be = NULL;
+    CU_ASSERT_EQUAL(mo_kern_backend_get(&be, "cpu", NULL), 0);
+    CU_ASSERT_FALSE(mapped("maestro-cuda.so"));
+    CU_ASSERT_FALSE(mapped("libcublas"));
+    int n = mo_kern_cuda_devices(NULL, 0);
+    if (n >= 0 && mo_kern_cuda_module()) {
+        printf("\n    (CUDA build: the module is loaded once asked) ");
+        CU_ASSERT_TRUE(mapped("maestro-cuda.so"));
+        CU_ASSERT_TRUE(mapped("libcublas"));
+        CU_ASSERT_EQUAL(mo_kern_cuda_module()->abi, MO_CUDA_MODULE_ABI);
+    } else {
+        printf("\n    (no CUDA module in this build: nothing to load) ");
+        CU_ASSERT_FALSE(mapped("maestro-cuda.so"));
+    }
+}
 
 static void test_backend__cpu_by_name_is_the_cpu_backend(void)
 {
@@ -119,6 +153,7 @@ static void test_backend__null_and_empty_arguments_are_rejected(void)
 }
 
 static CU_TestInfo tests[] = {
+    MO_TEST(test_backend__cuda_module_loads_only_when_asked),
     MO_TEST(test_backend__cpu_by_name_is_the_cpu_backend),
     MO_TEST(test_backend__cuda_answers_for_this_build_and_machine),
     MO_TEST(test_backend__auto_takes_cuda_only_with_a_gpu),
