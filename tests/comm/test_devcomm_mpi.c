@@ -2,8 +2,10 @@
  *
  * Here with the CPU backend's table (its memory is host memory), which takes the staged path:
  * buckets started in backward order, then finish, equal one plain allreduce. The choice of
- * method and what forcing one that cannot work answers are checked too. NCCL itself needs a
- * GPU per rank and is exercised by tests/jobs/test_train_cuda.sh where GPUs are visible.
+ * method and what forcing one that cannot work answers are checked too. NCCL itself (through
+ * the CUDA module, kernels/cuda/nccl_ops.cu) needs a GPU per rank and is exercised by
+ * tests/jobs/test_train_cuda.sh where GPUs are visible; with a CPU backend the module is never
+ * loaded (tests/kernels/test_backend.c checks the process maps).
  */
 #include "comm/devcomm.h"
 #include "tests/unit.h"
