@@ -14,10 +14,12 @@
 #      (python's site-packages/nvidia/*/lib: nvidia-cublas, nvidia-nccl-cu13, ...) and the
 #      driver's libcuda.so.1 when ldconfig does not know it - and writes $ENV_FILE with
 #      LD_LIBRARY_PATH, MAESTRO_PLUGIN_PATH (the plugins' compiled-in folder is this build
-#      machine's), MAESTRO and GEMM_GPU (for bench/train_gpu.sh) and the Open MPI settings a
-#      root run in a container needs; the LD_LIBRARY_PATH line is printed too;
-#   5. checks: `ldd maestro` has nothing "not found" (else exit 1, naming them), the other
-#      packed executables likewise (a warning), and `mpirun -np 1 maestro version` runs.
+#      machine's), MAESTRO_CUDA_MODULE (likewise the CUDA module's), MAESTRO and GEMM_GPU
+#      (for bench/train_gpu.sh) and the Open MPI settings a root run in a container needs;
+#      the LD_LIBRARY_PATH line is printed too;
+#   5. checks: `ldd maestro` and `ldd maestro-cuda.so` have nothing "not found" (else exit 1,
+#      naming them), the other packed executables likewise (a warning), and `mpirun -np 1
+#      maestro version` runs.
 #
 # usage: scripts/gpu-unpack.sh [BUNDLE]   (default .gpu/bundle.tar.xz, else .gpu/bundle.tar.gz)
 #        source "${ENV_FILE:-/tmp/gpu-env.sh}"
@@ -169,6 +171,8 @@ ldpath=$(
     echo "# written by scripts/gpu-unpack.sh from $bundle on $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     [[ -n "$ldpath" ]] && echo "export LD_LIBRARY_PATH=\"$ldpath\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
     echo "export MAESTRO_PLUGIN_PATH=\"$dest/$build/plugins\""
+    # the CUDA module: test programs look for it at this build machine's path otherwise
+    echo "export MAESTRO_CUDA_MODULE=\"$dest/$build/maestro-cuda.so\""
     echo "export MAESTRO=\"$maestro\" GEMM_GPU=\"$dest/$build/gemm_gpu_bound\""
     echo "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
     echo "export OMPI_MCA_btl_vader_single_copy_mechanism=none"
@@ -209,7 +213,7 @@ while IFS= read -r f; do
     head -c4 "$dest/$f" | grep -q 'ELF' || continue
     miss=$(ldd "$dest/$f" 2>&1 | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
     [[ -z "$miss" ]] && continue
-    if [[ "$f" == "$build/maestro" ]]; then
+    if [[ "$f" == "$build/maestro" || "$f" == "$build/maestro-cuda.so" ]]; then
         echo "gpu-unpack: $dest/$f: libraries not found: $miss" >&2
         bad=1
     else
