@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct mo_ds_writer {
     hid_t file, x, y;
@@ -212,6 +213,13 @@ int mo_ds_write_mpi(const char *tmp, MPI_Comm comm, const mo_ds_info_t *info, in
             rc = mo_h5_write_rows(y, cls ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, row0, nrows,
                                   cls ? (const void *)y_class : (const void *)y_value, err);
     }
+    /* A write that failed anywhere (a full disk, mostly): empty the file before the collective
+     * close, whose metadata flush otherwise fails on rank 0 alone and leaves the ranks at
+     * different barriers inside HDF5. The caller removes the file anyway. */
+    int failed = rc != 0, any = failed, me = 0;
+    if (file >= 0 && MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm) == MPI_SUCCESS &&
+        any && MPI_Comm_rank(comm, &me) == MPI_SUCCESS && me == 0)
+        (void)truncate(tmp, 0);
     if (x >= 0)
         H5Dclose(x);
     if (y >= 0)

@@ -8,8 +8,10 @@
 #include "jobs/materialize/store.h"
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "core/str.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -82,6 +84,24 @@ static int check_space(const char *path, const mo_fs_view_t *views, mo_fs_plan_t
     return 0;
 }
 
+/* After a failed write: say so when the store's file system has (next to) no room left, the
+ * usual reason, which HDF5's own message does not tell. */
+static void say_if_full(const char *path, mo_error_t *err)
+{
+    char *dir = mo_strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    struct statvfs st;
+    if (slash)
+        slash[slash == dir] = '\0';
+    if (dir && err && statvfs(slash ? dir : ".", &st) == 0 &&
+        (double)st.f_bavail * (double)st.f_frsize < 1048576.0) {
+        static const char note[] = " (its file system is full)";
+        size_t len = strnlen(err->msg, sizeof err->msg), keep = sizeof err->msg - sizeof note;
+        memcpy(err->msg + (len < keep ? len : keep), note, sizeof note);
+    }
+    free(dir);
+}
+
 int mat_store_write(const char *path, mo_comm_t *comm, const mo_fs_view_t *views, size_t n_views,
                     mo_error_t *err)
 {
@@ -118,9 +138,16 @@ int mat_store_write(const char *path, mo_comm_t *comm, const mo_fs_view_t *views
     made = 1;
     for (int done = 0; !rc && !done;)
         rc = mo_comm_agree(comm, mo_fs_writer_step(w, &done, err), err);
+    if (rc)
+        say_if_full(path, err);
 out:
     /* Collective: once the file exists every rank comes here at the same point (failures are
-     * agreed), closes it, and only then may rank 0 rename or remove it. */
+     * agreed), closes it, and only then may rank 0 rename or remove it. After a failure the
+     * temp is emptied first: when the disk filled up during the write, closing flushes
+     * metadata, and a flush that fails on rank 0 alone sends the ranks to different barriers
+     * inside HDF5 (a hang); emptied, the file has room again for the few KiB the close writes. */
+    if (rc && made && rank == 0 && tmp && truncate(tmp, 0) != 0)
+        mo_log_debug("materialize", "%s: cannot empty before closing: %s", tmp, strerror(errno));
     if ((crc = mo_fs_writer_close(w, rc ? NULL : err)) && !rc)
         rc = crc;
     if (made && !(rc = mo_comm_agree(comm, rc, err)) && rank == 0)

@@ -12,6 +12,8 @@
 #     --resume: the final result equals the uninterrupted one bit for bit;
 #   a sweep whose trials crash, hang past their timeout and return NaN, mixed: it finishes and
 #     sweep.h5 accounts for every trial with its reason (jobs/sweep/);
+#   the disk filling up while a feature table is written (another writer takes the space
+#     mid-write): exit 4 naming the path, no hang, no temp left (jobs/materialize/store.c);
 #   rank 1 killed while writing a feature table (io/feature_store.c store_block): no store
 #     under its name, a rerun writes the same table as an undisturbed run;
 #   a TPE sweep killed inside a sweep.h5 rewrite (io/sweep_journal_file.c, io/atomic.c
@@ -322,6 +324,30 @@ YML
   expect_exit 4
   expect_stderr "full/store.h5"
   expect_no_file full/store.h5
+
+  case_ "the disk fills up DURING the store write (another writer): exit 4, no hang, no temp"
+  # The free-space check passes; once the temp file exists, dd takes every byte left. The write
+  # is paced (MAESTRO_FAULT_DELAY, 100 ms a block of 4096 rows) so dd lands mid-write. Closing
+  # a parallel HDF5 file after a failed write used to hang both ranks (jobs/materialize/store.c).
+  umount full && mount -t tmpfs -o size=40m tmpfs full
+  "$MAESTRO" data events --events 300000 --entities 30000 --days 3 --seed 2 -o ev3.h5 >/dev/null
+  sed 's|ev.h5|ev3.h5|; s|offline: {path: full/store.h5}|offline: {path: full/store.h5, block_rows: 4096}|' \
+    mat.yml > mat3.yml
+  ( for _ in $(seq 600); do ls full/store.h5.tmp.* >/dev/null 2>&1 && break; sleep 0.02; done
+    dd if=/dev/zero of=full/filler bs=1M count=64 2>/dev/null ) &
+  FILLER=$!
+  t0=$SECONDS
+  MAESTRO_FAULT_DELAY=store_block:100 run timeout -k 5 90 mpirun -np 2 --oversubscribe \
+    "$MAESTRO" run mat3.yml --output runs/mat3
+  wait $FILLER
+  [ "$RC" -ne 124 ] && [ "$RC" -ne 137 ] && ok "ended in $((SECONDS - t0)) s" || fail "hung (exit $RC)"
+  expect_exit 4
+  expect_stderr "full/store.h5"
+  expect_stderr "its file system is full"
+  expect_no_stderr "not enough disk space" # the write failed, not the check before it
+  expect_no_file full/store.h5
+  run sh -c 'ls full | grep -c "\.tmp\." || true'
+  [ "$OUT" = 0 ] && ok "no temp left" || fail "temp left: $(ls full)"
   umount full
 fi
 
