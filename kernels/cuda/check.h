@@ -2,8 +2,9 @@
  *
  * MO_CK(call) evaluates to 0 when the call succeeded; otherwise it keeps the first failure
  * (file:line, the call, the library's message) for the backend's check()/sync() and evaluates
- * to MO_ECUDA. In C++ (kernels/cuda/) it takes cudaError_t and cublasStatus_t; in C (comm/'s
- * NCCL path) only CUDA runtime calls.
+ * to MO_ECUDA. In C++ (kernels/cuda/, the CUDA module) it takes cudaError_t and
+ * cublasStatus_t; the C form takes CUDA runtime calls only (nothing outside the module calls
+ * CUDA any more: comm/devcomm.c goes through the module's table).
  */
 #ifndef MO_KERNELS_CUDA_CHECK_H
 #define MO_KERNELS_CUDA_CHECK_H
