@@ -306,20 +306,9 @@ YML
 
   case_ "disk full while materialising: exit 4, no store under its name"
   umount full && mount -t tmpfs -o size=64k tmpfs full
-  "$MAESTRO" data events --events 20000 --entities 500 --days 3 --seed 1 -o ev.h5 >/dev/null
-  cat > mat.yml <<'YML'
-kind: materialize
-name: m
-source: {path: ev.h5, entity: customer_id, timestamp: event_ts, created: created_ts}
-feature_views:
-  - name: v
-    entity: customer_id
-    ttl: 7d
-    features:
-      - {name: s1d, column: amount, agg: sum, window: 1d}
-      - {name: c1h, column: amount, agg: count, window: 1h}
-offline: {path: full/store.h5}
-YML
+  # the feature-table spec of the kill case above (ev.h5), its store on the small disk
+  sed 's|offline: {path: storek.h5, block_rows: 1000}|offline: {path: full/store.h5}|' \
+    matk.yml > mat.yml
   mpi 2 run mat.yml --output runs/mat
   expect_exit 4
   expect_stderr "full/store.h5"
