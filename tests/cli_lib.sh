@@ -59,6 +59,23 @@ expect_dir_empty() {
   [ "$n" -eq 0 ] && ok "nothing written in $1" || fail "found $n files in $1: $(find "$1" -mindepth 1 | head -3)"
 }
 
+# setup_fail MSG... - the test cannot even start (a service, a fixture): one FAIL line, exit 1
+setup_fail() { echo "FAIL - setup: $*"; exit 1; }
+
+# pycheck WHAT ARGS... - one check of the script's own $WORK/check.py (run by $PY, default
+# Debian's python3): it prints "ok ..." as its last line, or fails with its reason
+pycheck() {
+  run "${PY:-/usr/bin/python3}" "$WORK/check.py" "$@"
+  if [ "$RC" -eq 0 ]; then ok "$(tail -n 1 "$WORK/.out")"; else fail "$1: $(tail -n 3 "$WORK/.err")"; fi
+}
+
+# payloads RUN_DIR - files waiting in the run's plugin spool (prometheus' delivered-rank<r>
+# records are bookkeeping, not payloads)
+payloads() {
+  [ -d "$1/spool" ] || { echo 0; return; }
+  find "$1/spool" -type f ! -name 'delivered-rank*' | wc -l
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -33,13 +33,6 @@ cleanup() {
 trap cleanup EXIT
 
 T0=$SECONDS
-setup_fail() { echo "FAIL - setup: $*"; exit 1; }
-
-# pycheck WHAT ARGS... - one of check.py's checks; it prints "ok ..." or fails with the reason
-pycheck() {
-  run "$PY" "$WORK/check.py" "$@"
-  if [ "$RC" -eq 0 ]; then ok "$(tail -n 1 "$WORK/.out")"; else fail "$1: $(tail -n 3 "$WORK/.err")"; fi
-}
 
 # ---- the checks, Python standard library ------------------------------------------------------
 cat > check.py <<'PY'

@@ -44,26 +44,12 @@ cleanup() {
 trap cleanup EXIT
 
 T0=$SECONDS
-setup_fail() { echo "FAIL - setup: $*"; exit 1; }
 
 # Every stdout/stderr of a maestro command, for the redaction check at the end.
 : > "$WORK/printed.txt"
 keep() { cat "$WORK/.out" "$WORK/.err" >> "$WORK/printed.txt"; }
 mpi2() { run timeout -k 5 "$LIMIT" mpirun -np 2 --oversubscribe "$MAESTRO" "$@"; keep; }
 cli() { run timeout -k 5 "$LIMIT" "$MAESTRO" "$@"; keep; }
-
-# pycheck WHAT ARGS... - one of check.py's checks; it prints "ok ..." or fails with the reason
-pycheck() {
-  run "$PY" "$WORK/check.py" "$@"
-  if [ "$RC" -eq 0 ]; then ok "$(tail -n 1 "$WORK/.out")"; else fail "$1: $(tail -n 3 "$WORK/.err")"; fi
-}
-
-# payloads RUN_DIR - files waiting in the run's spool (prometheus' delivered-rank<r> records
-# are bookkeeping, not payloads)
-payloads() {
-  [ -d "$1/spool" ] || { echo 0; return; }
-  find "$1/spool" -type f ! -name 'delivered-rank*' | wc -l
-}
 
 # ---- the checks, Python standard library ----------------------------------------------------
 cat > check.py <<'PY'

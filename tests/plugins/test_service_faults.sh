@@ -36,16 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 T0=$SECONDS
-setup_fail() { echo "FAIL - setup: $*"; exit 1; }
-
-pycheck() {
-  run "$PY" "$WORK/check.py" "$@"
-  if [ "$RC" -eq 0 ]; then ok "$(tail -n 1 "$WORK/.out")"; else fail "$1: $(tail -n 3 "$WORK/.err")"; fi
-}
-payloads() {
-  [ -d "$1/spool" ] || { echo 0; return; }
-  find "$1/spool" -type f ! -name 'delivered-rank*' | wc -l
-}
 
 # ---- the checks, Python standard library ----------------------------------------------------
 cat > check.py <<'PY'

@@ -17,7 +17,6 @@ if [ -n "${MAESTRO_PLUGIN_TEST_DIR:-}" ]; then export MAESTRO_PLUGIN_PATH="$MAES
 unset MAESTRO_CLUSTER KUBERNETES_SERVICE_HOST
 cleanup() { "$SRC/scripts/services/pushgateway.sh" stop "$WORK/pg" >/dev/null 2>&1; rm -rf "$WORK"; }
 trap cleanup EXIT
-setup_fail() { echo "FAIL - setup: $*"; exit 1; }
 
 command -v openssl >/dev/null || setup_fail "openssl is not installed (scripts/install-deps.sh installs it)"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 \
