@@ -5,11 +5,13 @@
  * Every read is compared with the table the store was written from: columns over the whole
  * table and a sub-range, the index below, on, between and above the entities' hashes and a
  * slice of it, and gathers dense, sparse (gaps wider than a span), with repeated rows and
- * rows left out; then the errors (rows out of order or outside, an unknown column or
- * feature, NULL arguments).
+ * rows left out; the same gathers from an uncompressed copy of the store, whose columns are
+ * read without HDF5's chunk cache (io/feature_store_read.c); then the errors (rows out of order or
+ * outside, an unknown column or feature, NULL arguments).
  */
 #include "io/events.h"
 #include "io/feature_store.h"
+#include "io/feature_store_impl.h"
 #include "tests/unit.h"
 
 #include <math.h>
@@ -32,7 +34,7 @@ typedef struct {
 } table_t;
 
 static table_t T;
-static char path[512];
+static char path[512], plain_path[512]; /* deflated (when HDF5 has it) and uncompressed */
 
 static int row_cmp(const void *a, const void *b)
 {
@@ -99,7 +101,7 @@ static void make_table(void)
 }
 
 /* io/feature_store.h's steps as one rank alone (as tests/io/test_feature_store.c does). */
-static int write_store(mo_error_t *err)
+static int write_store(const char *path, int no_compression, mo_error_t *err)
 {
     static const int64_t ranges[1][2] = {{0, 1000000000}};
     const double *vals[NF] = {T.v[0], T.v[1]};
@@ -116,6 +118,7 @@ static int write_store(mo_error_t *err)
                       .event_ts = T.ts,
                       .created_ts = T.created,
                       .values = vals,
+                      .no_compression = no_compression,
                       .block_rows = 4096};
     int64_t key_len = 0;
     mo_fs_plan_t *plan = NULL;
@@ -140,7 +143,8 @@ static int write_store(mo_error_t *err)
     return rc;
 }
 
-static mo_fs_t *open_store(void)
+/* The store as written by default (plain = 0) or with offline.compression: none. */
+static mo_fs_t *open_store_as(int plain)
 {
     static int written;
     mo_error_t err = {0};
@@ -148,11 +152,18 @@ static mo_fs_t *open_store(void)
     if (!written) {
         make_table();
         snprintf(path, sizeof path, "%s/slice.h5", mo_test_tmpdir());
-        CU_ASSERT_EQUAL_FATAL(write_store(&err), 0);
+        snprintf(plain_path, sizeof plain_path, "%s/slice-plain.h5", mo_test_tmpdir());
+        CU_ASSERT_EQUAL_FATAL(write_store(path, 0, &err), 0);
+        CU_ASSERT_EQUAL_FATAL(write_store(plain_path, 1, &err), 0);
         written = 1;
     }
-    CU_ASSERT_EQUAL_FATAL(mo_fs_open(&fs, path, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(mo_fs_open(&fs, plain ? plain_path : path, &err), 0);
     return fs;
+}
+
+static mo_fs_t *open_store(void)
+{
+    return open_store_as(0);
 }
 
 static void test_feature_store_slice__columns_equal_the_table(void)
@@ -283,6 +294,45 @@ static void test_feature_store_slice__gather_dense_sparse_and_repeated(void)
     mo_fs_close(fs);
 }
 
+/* Bytes of chunk cache that HDF5 gives feature f's column of view tx. */
+static size_t cache_bytes(mo_fs_t *fs, size_t f)
+{
+    mo_fs_vdata_t *v = NULL;
+    mo_error_t err = {0};
+    size_t slots = 0, bytes = 12345;
+    double w0 = 0;
+    CU_ASSERT_EQUAL_FATAL(mo_fs_find_view(&v, fs, "tx", &err), 0);
+    hid_t dapl = H5Dget_access_plist(v->rows_t.feat[f]);
+    CU_ASSERT(dapl >= 0);
+    CU_ASSERT(H5Pget_chunk_cache(dapl, &slots, &bytes, &w0) >= 0);
+    H5Pclose(dapl);
+    return bytes;
+}
+
+/* An uncompressed store's columns are read straight into the caller's buffer (no chunk cache
+ * to copy through), a compressed one's keep the cache (a chunk inflated once for the reads
+ * that share it); both give the table's values. */
+static void test_feature_store_slice__plain_store_reads_past_the_chunk_cache(void)
+{
+    mo_fs_t *plain = open_store_as(1), *deflated = open_store_as(0);
+    CU_ASSERT_EQUAL(cache_bytes(plain, 0), 0);
+    CU_ASSERT_EQUAL(cache_bytes(plain, 1), 0);
+    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        CU_ASSERT(cache_bytes(deflated, 0) > 0);
+    } else
+        printf("\n  (this HDF5 has no deflate: both stores are uncompressed)\n");
+    int64_t n = T.n, *rows = malloc((size_t)n * sizeof *rows), m = 0;
+    for (int64_t r = 0; r < n; r += 1 + r % 13) /* several rows of a chunk, then a gap */
+        rows[m++] = r;
+    for (size_t f = 0; f < NF; f++) {
+        CU_ASSERT_EQUAL(gather_ok(plain, f, rows, m), 0);
+        CU_ASSERT_EQUAL(gather_ok(deflated, f, rows, m), 0);
+    }
+    free(rows);
+    mo_fs_close(plain);
+    mo_fs_close(deflated);
+}
+
 static void test_feature_store_slice__bad_arguments(void)
 {
     mo_fs_t *fs = open_store();
@@ -319,6 +369,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_feature_store_slice__columns_equal_the_table),
     MO_TEST(test_feature_store_slice__index_lower_and_slices),
     MO_TEST(test_feature_store_slice__gather_dense_sparse_and_repeated),
+    MO_TEST(test_feature_store_slice__plain_store_reads_past_the_chunk_cache),
     MO_TEST(test_feature_store_slice__bad_arguments),
     CU_TEST_INFO_NULL,
 };
