@@ -7,9 +7,10 @@
  * Parallel like materialisation: each rank reads a block of the entity rows, sends them to the
  * rank that owns their entity's hash range (comm/shuffle.h), which answers every lookup from
  * the store's entity index, its entities' event_ts and the wanted features at the chosen rows
- * only (join.c), never its whole slab. The answers (float32, the dataset's type) go back to
- * the rank that read the row, so every rank holds its block in input order; rank 0 writes the
- * dataset (io/dataset.h) as the blocks arrive, labels mapped as `data import` maps them.
+ * only (join.c), never its whole slab, writing each answer straight into the record that
+ * goes back. The answers (float32, the dataset's type) go back to the rank that read the row,
+ * so every rank holds its block in input order and writes it at its place in the dataset
+ * (output.c), labels mapped as `data import` maps them.
  */
 #include "jobs/dataset/dataset.h"
 
@@ -108,7 +109,11 @@ typedef struct {
     mo_events_t local; /* this rank's block of entity rows, in input order (labels here) */
     int64_t first;     /* global index of local row 0 */
     mo_events_t q;     /* rows shuffled to their entity's owner: vals[0] = global index */
-    float *feat;       /* q.n x width */
+    /* The answers, already where the exchange back sends them from: one record per query,
+     * its global index (int64) then its features (float32), grouped by the rank that read
+     * the row (bytes[r] of them for rank r). The join writes into them in place. */
+    unsigned char *send;
+    size_t *bytes, rec;
 } ds_run_t;
 
 static int read_block(ds_run_t *d, mo_error_t *err)
@@ -130,84 +135,91 @@ static int read_block(ds_run_t *d, mo_error_t *err)
     return rc;
 }
 
-/* On the owner rank: look every query up in each view. */
-static int lookup(ds_run_t *d, mo_error_t *err)
-{
-    size_t width = d->s->n_features;
-    int r = mo_comm_rank(d->comm), size = mo_comm_size(d->comm);
-    int rc = mo_events_sort(&d->q, err);
-    d->feat = rc ? NULL : mo_mallocarray((d->q.n ? (size_t)d->q.n : 1) * width, sizeof *d->feat);
-    if (!rc && !d->feat)
-        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-    for (int64_t i = 0; !rc && i < d->q.n * (int64_t)width; i++)
-        d->feat[i] = (float)d->s->fill;
-    for (size_t v = 0; !rc && v < d->n_needs; v++)
-        rc = ds_join_view(d->fs, &d->needs[v], &d->q, r, size, d->feat, width, err);
-    return rc;
-}
-
-/* Send each answer back to the rank that read the row; returns this rank's block's features
- * in input order. A record is the row's global index (int64) and its features (float32). */
-static int answer_back(ds_run_t *d, float **block, mo_error_t *err)
+/* The answer records of the sorted queries: slot[i] is query i's record, records grouped by
+ * the rank that read the row (the same block arithmetic as read_block), each holding the
+ * row's global index and the fill value in every feature. */
+static int answer_slots(ds_run_t *d, int64_t *slot, mo_error_t *err)
 {
     int size = mo_comm_size(d->comm);
-    size_t width = d->s->n_features, rec = sizeof(int64_t) + width * sizeof(float);
+    size_t width = d->s->n_features;
     int64_t total = 0, before = 0;
     int rc = mo_comm_exscan_i64(d->comm, d->local.n, &before, &total, err);
-    size_t *bytes = mo_calloc((size_t)size, sizeof *bytes), *off = NULL;
-    size_t *recv_bytes = mo_calloc((size_t)size, sizeof *recv_bytes);
     int64_t *firsts = mo_calloc((size_t)size + 1, sizeof *firsts);
-    unsigned char *send = NULL, *recv = NULL;
-    size_t got = 0;
-    *block = NULL;
-    if (!rc && (!bytes || !recv_bytes || !firsts))
+    size_t *off = mo_calloc((size_t)size + 1, sizeof *off);
+    d->rec = sizeof(int64_t) + width * sizeof(float);
+    d->bytes = mo_calloc((size_t)size, sizeof *d->bytes);
+    if (!rc && (!firsts || !off || !d->bytes))
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-    /* Block boundaries are the same arithmetic every rank did in read_block. */
     for (int r = 0; !rc && r <= size; r++)
         firsts[r] = total * r / size;
-    int *dest = rc ? NULL : mo_calloc(d->q.n ? (size_t)d->q.n : 1, sizeof *dest);
-    if (!rc && !dest)
-        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-    for (int64_t i = 0; !rc && i < d->q.n; i++) {
+    for (int64_t i = 0; !rc && i < d->q.n; i++) { /* slot[i]: the reading rank, for now */
         int64_t g = (int64_t)d->q.vals[i];
         int r = 0;
         while (r + 1 < size && firsts[r + 1] <= g)
             r++;
-        dest[i] = r;
-        bytes[r] += rec;
+        slot[i] = r;
+        d->bytes[r] += d->rec;
     }
-    if (!rc && !(off = mo_calloc((size_t)size + 1, sizeof *off)))
-        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     for (int r = 0; !rc && r < size; r++)
-        off[r + 1] = off[r] + bytes[r];
-    if (!rc && !(send = malloc(off[size] ? off[size] : 1)))
-        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
+        off[r + 1] = off[r] + d->bytes[r] / d->rec;
+    if (!rc && !(d->send = mo_mallocarray(d->q.n ? (size_t)d->q.n : 1, d->rec)))
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory for %lld answers", (long long)d->q.n);
+    float fill = (float)d->s->fill;
     for (int64_t i = 0; !rc && i < d->q.n; i++) {
-        unsigned char *p = send + off[dest[i]];
         int64_t g = (int64_t)d->q.vals[i];
+        slot[i] = (int64_t)off[slot[i]]++;
+        unsigned char *p = d->send + (size_t)slot[i] * d->rec;
         memcpy(p, &g, sizeof g);
-        memcpy(p + sizeof g, d->feat + (size_t)i * width, width * sizeof(float));
-        off[dest[i]] += rec;
+        for (size_t f = 0; f < width; f++)
+            memcpy(p + sizeof g + f * sizeof fill, &fill, sizeof fill);
     }
-    free(dest);
-    free(d->feat); /* packed: not needed any more, and the exchange doubles what is held */
-    d->feat = NULL;
+    free(firsts);
+    free(off);
+    return rc;
+}
+
+/* On the owner rank: look every query up in each view, the answers into their records. */
+static int lookup(ds_run_t *d, mo_error_t *err)
+{
+    int r = mo_comm_rank(d->comm), size = mo_comm_size(d->comm);
+    int64_t *slot = NULL;
+    int rc = mo_events_sort(&d->q, err);
+    if (!rc && !(slot = mo_mallocarray(d->q.n ? (size_t)d->q.n : 1, sizeof *slot)))
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     if (!rc)
-        rc = mo_comm_alltoallv(d->comm, send, bytes, (void **)&recv, recv_bytes, &got, err);
-    free(send);
+        rc = answer_slots(d, slot, err);
+    ds_rows_t out = {.base = d->send, .stride = d->rec, .offset = sizeof(int64_t), .slot = slot};
+    for (size_t v = 0; !rc && v < d->n_needs; v++)
+        rc = ds_join_view(d->fs, &d->needs[v], &d->q, r, size, &out, err);
+    free(slot);
+    return rc;
+}
+
+/* Send each answer back to the rank that read the row; returns this rank's block's features
+ * in input order. */
+static int answer_back(ds_run_t *d, float **block, mo_error_t *err)
+{
+    int size = mo_comm_size(d->comm);
+    size_t width = d->s->n_features;
+    size_t *recv_bytes = mo_calloc((size_t)size, sizeof *recv_bytes);
+    unsigned char *recv = NULL;
+    size_t got = 0;
+    *block = NULL;
+    int rc = recv_bytes ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
+    if (!rc)
+        rc = mo_comm_alltoallv(d->comm, d->send, d->bytes, (void **)&recv, recv_bytes, &got, err);
+    free(d->send); /* sent: not needed any more, and the exchange doubles what is held */
+    d->send = NULL;
     float *b = rc ? NULL : mo_mallocarray((d->local.n ? (size_t)d->local.n : 1) * width, sizeof *b);
     if (!rc && !b)
         rc = mo_errorf(err, MO_ENOMEM, "out of memory");
-    for (size_t p = 0; !rc && p < got; p += rec) {
+    for (size_t p = 0; !rc && p < got; p += d->rec) {
         int64_t g;
         memcpy(&g, recv + p, sizeof g);
         memcpy(b + (size_t)(g - d->first) * width, recv + p + sizeof g, width * sizeof(float));
     }
     free(recv);
-    free(bytes);
-    free(off);
     free(recv_bytes);
-    free(firsts);
     *block = b;
     return rc;
 }
@@ -236,7 +248,8 @@ static int run(void *job, mo_job_ctx_t *ctx, mo_error_t *err)
         rc = ds_write_output(d.s, ctx->comm, ctx->output_dir, &d.local, block, t0, err);
     mo_log_phase("dataset", "write", t0);
     free(block);
-    free(d.feat);
+    free(d.send);
+    free(d.bytes);
     mo_events_free(&d.q);
     mo_events_free(&d.local);
     needs_free(d.needs, d.n_needs);

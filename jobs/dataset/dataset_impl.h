@@ -37,18 +37,31 @@ typedef struct {
     size_t n_view_features;
 } ds_view_need_t;
 
+/* Where the answers of the queries go: query i's row of features (float32) is at
+ * base + slot[i] * stride + offset. */
+typedef struct {
+    unsigned char *base;
+    size_t stride, offset;
+    const int64_t *slot;
+} ds_rows_t;
+
+static inline float *ds_row(const ds_rows_t *r, int64_t i)
+{
+    return (float *)(void *)(r->base + (size_t)r->slot[i] * r->stride + r->offset);
+}
+
 /* On the rank `rank` of `size` that owns the entities of the queries `q` (sorted by hash,
- * key, ts): feat[i * width + dst] gets each wanted feature of v for query i, where a row is
- * in range and its value is not NaN (elsewhere feat keeps what it holds: the fill). */
+ * key, ts): ds_row(out, i)[dst] gets each wanted feature of v for query i, where a row is in
+ * range and its value is not NaN (elsewhere the row keeps what it holds: the fill). */
 int ds_join_view(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *q, int rank, int size,
-                 float *feat, size_t width, mo_error_t *err);
+                 const ds_rows_t *out, mo_error_t *err);
 
 int ds_spec_parse(ds_spec_t **out, mo_cfg_node_t *root, mo_error_t *err);
 void ds_spec_free(ds_spec_t *s);
 
-/* Collective: every rank's block (its rows of the input in input order, `feat` rows x
- * n_features) goes to rank 0, which writes the dataset at `path` (atomically) as the blocks
- * arrive, in rank order: no rank holds every row's features. */
+/* Collective: every rank writes its block (its rows of the input in input order, `feat` rows
+ * x n_features) at its place in the dataset at `path` (atomically: a temp renamed by rank 0
+ * once every rank's block is in); no rank holds every row's features. */
 int ds_write_output(const ds_spec_t *s, mo_comm_t *comm, const char *path, const mo_events_t *local,
                     const float *feat, double t0, mo_error_t *err);
 

@@ -120,7 +120,7 @@ static int choose_rows(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *
 }
 
 int ds_join_view(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *q, int rank, int size,
-                 float *feat, size_t width, mo_error_t *err)
+                 const ds_rows_t *out, mo_error_t *err)
 {
     if (q->n == 0 || v->n == 0)
         return 0;
@@ -130,7 +130,7 @@ int ds_join_view(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *q, int
     if (!rc)
         rc = choose_rows(fs, v, q, rank, size, best, err);
     /* A piece of queries at a time: every wanted feature gathered into its own column, then
-     * written row by row, so the rows of feat are each visited once. */
+     * written row by row, so the answer rows are each visited once. */
     for (int64_t p = 0; !rc && p < q->n; p += GATHER_PIECE) {
         int64_t m = q->n - p < GATHER_PIECE ? q->n - p : GATHER_PIECE;
         for (size_t f = 0; !rc && f < v->n; f++)
@@ -138,7 +138,7 @@ int ds_join_view(mo_fs_t *fs, const ds_view_need_t *v, const mo_events_t *q, int
         for (int64_t i = 0; !rc && i < m; i++) {
             if (best[p + i] < 0)
                 continue;
-            float *row = feat + (size_t)(p + i) * width;
+            float *row = ds_row(out, p + i);
             for (size_t f = 0; f < v->n; f++) {
                 double x = vals[f * GATHER_PIECE + (size_t)i];
                 if (!isnan(x)) /* a missing value takes the fill */
