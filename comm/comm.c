@@ -8,7 +8,9 @@
  */
 #include "comm/comm_impl.h"
 
+#include "comm/info.h"
 #include "core/alloc.h"
+#include "core/log.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +18,11 @@
 #include <stdlib.h>
 
 static size_t chunk_limit = INT_MAX;
+
+static const char *read_env(const char *name)
+{
+    return getenv(name);
+}
 
 size_t mo_comm_set_chunk_limit(size_t elems)
 {
@@ -150,7 +157,17 @@ int mo_comm_init(mo_comm_t **out, int *argc, char ***argv, mo_error_t *err)
         /* Only the main thread calls MPI; a lower level than FUNNELED still works for that,
          * so `provided` is not checked. Open MPI aborts by itself if this fails. */
         int provided = 0;
+        const char *pml = mo_comm_single_node_pml(read_env);
+        if (pml && setenv("OMPI_MCA_pml", pml, 0) != 0)
+            pml = NULL;
         rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+        if (pml) /* read by MPI_Init; not passed on to what Maestro starts (mpirun, plugins) */
+            unsetenv("OMPI_MCA_pml");
+        if (pml && rc == MPI_SUCCESS)
+            mo_log_debug("mpi",
+                         "every rank on this node: started with OMPI_MCA_pml=%s (no Omni-Path "
+                         "probe; set OMPI_MCA_pml or OMPI_MCA_mtl to choose)",
+                         pml);
         if (rc != MPI_SUCCESS) {
             ret = mo_comm_mpi_error(err, rc, "MPI_Init_thread");
             goto out;

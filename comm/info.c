@@ -3,6 +3,7 @@
 
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *mo_comm_library_version(char *buf, size_t size)
@@ -33,4 +34,20 @@ void mo_comm_standard_version(int *major, int *minor)
         *major = maj;
     if (minor)
         *minor = min;
+}
+
+const char *mo_comm_single_node_pml(const char *(*get)(const char *name))
+{
+    if (!get || get("OMPI_MCA_pml") || get("OMPI_MCA_mtl"))
+        return NULL; /* chosen by the user, even as "" */
+    const char *world = get("OMPI_COMM_WORLD_SIZE"), *local = get("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (world || local) /* mpirun: all on this node? */
+        return world && local && !strcmp(world, local) ? "^cm" : NULL;
+    const char *nodes = get("SLURM_STEP_NUM_NODES");
+    if (nodes)
+        return !strcmp(nodes, "1") ? "^cm" : NULL;
+    /* Another launcher (PMIx, Hydra): their number of nodes is not known before MPI_Init. */
+    if (get("PMIX_RANK") || get("PMI_RANK") || get("PMI_SIZE") || get("SLURM_PROCID"))
+        return NULL;
+    return "^cm"; /* a singleton */
 }

@@ -9,4 +9,13 @@ const char *mo_comm_library_version(char *buf, size_t size);
 /* MPI standard version implemented, e.g. 3.1. */
 void mo_comm_standard_version(int *major, int *minor);
 
+/* Before MPI_Init, for Open MPI: the OMPI_MCA_pml value to start with, or NULL to leave the
+ * choice to Open MPI. "^cm" (every PML but cm) when every rank is on this node and nobody
+ * chose a PML or MTL: cm opens the Omni-Path/PSM libraries, which spend ~0.2 s of every
+ * start probing for hardware (on machines without it too), and on one node ob1 (or UCX)
+ * carries everything over shared memory anyway. One node: mpirun says so
+ * (OMPI_COMM_WORLD_LOCAL_SIZE = OMPI_COMM_WORLD_SIZE), or srun (SLURM_STEP_NUM_NODES=1), or
+ * there is no launcher at all (a singleton). `get` reads a variable (getenv). */
+const char *mo_comm_single_node_pml(const char *(*get)(const char *name));
+
 #endif

@@ -19,6 +19,7 @@
 
 static mo_comm_t *comm;
 static int rank, size;
+static int pml_before; /* OMPI_MCA_pml was in the environment before mo_comm_init */
 
 typedef union {
     int32_t i32[N];
@@ -478,6 +479,15 @@ static void test_comm__second_handle_does_not_finalize(void)
     CU_ASSERT_EQUAL(mo_comm_barrier(comm, &err), 0);
 }
 
+/* On this one node mo_comm_init starts MPI with OMPI_MCA_pml=^cm (comm/info.h) unless the
+ * environment chose; what it chose itself is gone from the environment afterwards, so a
+ * program Maestro starts (mpirun of a submit, a plugin) decides for itself. */
+static void test_comm__own_pml_choice_is_not_passed_on(void)
+{
+    const char *pml = getenv("OMPI_MCA_pml");
+    CU_ASSERT_EQUAL(pml != NULL, pml_before);
+}
+
 static CU_TestInfo tests[] = {
     MO_TEST(test_comm__rank_and_size_match_mpi_world),
     MO_TEST(test_comm__local_ranks_cover_the_one_node),
@@ -512,12 +522,14 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_comm__world_error_handler_is_left_as_found),
     MO_TEST(test_comm__mpi_error_says_operation_and_mpi_text),
     MO_TEST(test_comm__second_handle_does_not_finalize),
+    MO_TEST(test_comm__own_pml_choice_is_not_passed_on),
     CU_TEST_INFO_NULL,
 };
 
 int main(int argc, char **argv)
 {
     mo_error_t err = {0};
+    pml_before = getenv("OMPI_MCA_pml") != NULL;
     if (mo_comm_init(&comm, &argc, &argv, &err) != 0) {
         fprintf(stderr, "comm/comm_mpi: %s\n", err.msg);
         return 1;

@@ -1,4 +1,5 @@
-/* test_info.c - MPI library identification, usable before MPI_Init */
+/* test_info.c - MPI library identification, usable before MPI_Init, and the PML a start on
+ * one node asks for (mo_comm_single_node_pml) under each launcher's variables */
 #include "comm/info.h"
 
 #include "tests/unit.h"
@@ -46,10 +47,58 @@ static void test_info__tiny_buffer_truncates_safely(void)
     mo_comm_library_version(NULL, 0); /* a size of 0 never touches the buffer */
 }
 
+/* A fake environment: NULL-terminated name, value pairs. */
+static const char *const *fake_env;
+
+static const char *fake_get(const char *name)
+{
+    for (size_t i = 0; fake_env[i]; i += 2)
+        if (!strcmp(fake_env[i], name))
+            return fake_env[i + 1];
+    return NULL;
+}
+
+static const char *pml_for(const char *const *env)
+{
+    fake_env = env;
+    return mo_comm_single_node_pml(fake_get);
+}
+
+static void test_info__single_node_pml_only_on_one_node_and_unchosen(void)
+{
+    static const char *const none[] = {NULL};
+    static const char *const mpirun_one[] = {"OMPI_COMM_WORLD_SIZE", "4",
+                                             "OMPI_COMM_WORLD_LOCAL_SIZE", "4", NULL};
+    static const char *const mpirun_two[] = {"OMPI_COMM_WORLD_SIZE", "8",
+                                             "OMPI_COMM_WORLD_LOCAL_SIZE", "4", NULL};
+    static const char *const mpirun_half[] = {"OMPI_COMM_WORLD_SIZE", "4", NULL};
+    static const char *const chosen[] = {
+        "OMPI_COMM_WORLD_SIZE", "2", "OMPI_COMM_WORLD_LOCAL_SIZE", "2", "OMPI_MCA_pml", "cm", NULL};
+    static const char *const chosen_empty[] = {"OMPI_MCA_pml", "", NULL};
+    static const char *const mtl[] = {"OMPI_MCA_mtl", "psm2", NULL};
+    static const char *const srun_one[] = {"SLURM_STEP_NUM_NODES", "1", "SLURM_PROCID", "0", NULL};
+    static const char *const srun_two[] = {"SLURM_STEP_NUM_NODES", "2", "SLURM_PROCID", "0", NULL};
+    static const char *const pmix[] = {"PMIX_RANK", "0", NULL};
+    static const char *const hydra[] = {"PMI_RANK", "3", "PMI_SIZE", "4", NULL};
+    CU_ASSERT_STRING_EQUAL(pml_for(none), "^cm"); /* a singleton */
+    CU_ASSERT_STRING_EQUAL(pml_for(mpirun_one), "^cm");
+    CU_ASSERT_STRING_EQUAL(pml_for(srun_one), "^cm");
+    CU_ASSERT_PTR_NULL(pml_for(mpirun_two));
+    CU_ASSERT_PTR_NULL(pml_for(mpirun_half));
+    CU_ASSERT_PTR_NULL(pml_for(chosen));
+    CU_ASSERT_PTR_NULL(pml_for(chosen_empty));
+    CU_ASSERT_PTR_NULL(pml_for(mtl));
+    CU_ASSERT_PTR_NULL(pml_for(srun_two));
+    CU_ASSERT_PTR_NULL(pml_for(pmix));
+    CU_ASSERT_PTR_NULL(pml_for(hydra));
+    CU_ASSERT_PTR_NULL(mo_comm_single_node_pml(NULL));
+}
+
 static CU_TestInfo tests[] = {
     MO_TEST(test_info__library_version_names_open_mpi),
     MO_TEST(test_info__standard_version_is_3),
     MO_TEST(test_info__tiny_buffer_truncates_safely),
+    MO_TEST(test_info__single_node_pml_only_on_one_node_and_unchosen),
     CU_TEST_INFO_NULL,
 };
 
