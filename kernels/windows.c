@@ -131,7 +131,9 @@ static double sums_emit(const sums_t *st, mo_agg_t agg)
     return agg == MO_AGG_SUM ? sum : sum / (double)st->n;
 }
 
-static void agg_sums(mo_agg_t agg, const src_t *s, const int64_t *gs, int64_t n_groups, double *out)
+/* count, sum and mean from one pass over the same sums: out[MO_AGG_COUNT..MO_AGG_MEAN], each
+ * NULL when not wanted. */
+static void agg_sums(const src_t *s, const int64_t *gs, int64_t n_groups, double *const out[3])
 {
     for (int64_t g = 0; g < n_groups; g++) {
         int64_t lo = gs[g], end = gs[g + 1];
@@ -142,9 +144,14 @@ static void agg_sums(mo_agg_t agg, const src_t *s, const int64_t *gs, int64_t n_
                 sums_add(&st, xv(s, k), 1.0);
             while (lo < i && gone(s, lo, t))
                 sums_add(&st, xv(s, lo++), -1.0);
-            double v = sums_emit(&st, agg);
-            for (; i < j; i++)
-                out[i] = v;
+            for (int a = MO_AGG_COUNT; a <= MO_AGG_MEAN; a++) {
+                if (!out[a])
+                    continue;
+                double v = sums_emit(&st, (mo_agg_t)a);
+                for (int64_t k = i; k < j; k++)
+                    out[a][k] = v;
+            }
+            i = j;
         }
     }
 }
@@ -418,10 +425,9 @@ static void agg_last(const src_t *s, const int64_t *gs, int64_t n_groups, double
 /* ---- entry point ----------------------------------------------------------------------- */
 
 /* The groups tile [0, n) in order and each is sorted by ts; *max_group is the largest. */
-static int check_rows(const int64_t *ts, int64_t n, const int64_t *gs, int64_t n_groups,
-                      int64_t *max_group, mo_error_t *err)
+static int check_rows(const char *fn, const int64_t *ts, int64_t n, const int64_t *gs,
+                      int64_t n_groups, int64_t *max_group, mo_error_t *err)
 {
-    static const char fn[] = "mo_window_compute";
     if (gs[0] != 0 || gs[n_groups] != n)
         return mo_errorf(err, MO_EINVAL,
                          "%s: group_start must run from 0 to n = %lld, got %lld .. %lld", fn,
@@ -444,13 +450,11 @@ static int check_rows(const int64_t *ts, int64_t n, const int64_t *gs, int64_t n
     return 0;
 }
 
-int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const int64_t *created,
-                      const double *x, size_t stride, int64_t n, const int64_t *group_start,
-                      int64_t n_groups, double *out, mo_error_t *err)
+/* The arguments every entry point takes; *max_group: the largest group. */
+static int check_args(const char *fn, int64_t window_us, const int64_t *ts, const double *x,
+                      size_t stride, int64_t n, const int64_t *group_start, int64_t n_groups,
+                      int have_out, int64_t *max_group, mo_error_t *err)
 {
-    static const char fn[] = "mo_window_compute";
-    if ((int)agg < 0 || agg > MO_AGG_DISTINCT_COUNT)
-        return mo_errorf(err, MO_EINVAL, "%s: unknown aggregation %d", fn, (int)agg);
     if (window_us < 0)
         return mo_errorf(err, MO_EINVAL, "%s: window must be >= 0 us (0: none), got %lld", fn,
                          (long long)window_us);
@@ -460,10 +464,21 @@ int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const 
     if (stride < 1 || (n > 0 && stride > SIZE_MAX / (uint64_t)n))
         return mo_errorf(err, MO_EINVAL, "%s: stride %zu is out of range for %lld rows", fn, stride,
                          (long long)n);
-    if (!group_start || (n > 0 && (!ts || !x || !out)))
+    if (!group_start || (n > 0 && (!ts || !x || !have_out)))
         return mo_errorf(err, MO_EINVAL, "%s: NULL argument", fn);
+    return check_rows(fn, ts, n, group_start, n_groups, max_group, err);
+}
+
+int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const int64_t *created,
+                      const double *x, size_t stride, int64_t n, const int64_t *group_start,
+                      int64_t n_groups, double *out, mo_error_t *err)
+{
+    static const char fn[] = "mo_window_compute";
+    if ((int)agg < 0 || agg > MO_AGG_DISTINCT_COUNT)
+        return mo_errorf(err, MO_EINVAL, "%s: unknown aggregation %d", fn, (int)agg);
     int64_t max_group = 0;
-    int ret = check_rows(ts, n, group_start, n_groups, &max_group, err);
+    int ret = check_args(fn, window_us, ts, x, stride, n, group_start, n_groups, out != NULL,
+                         &max_group, err);
     if (ret)
         return ret;
 
@@ -472,9 +487,12 @@ int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const 
     switch (agg) {
     case MO_AGG_COUNT:
     case MO_AGG_SUM:
-    case MO_AGG_MEAN:
-        agg_sums(agg, &s, group_start, n_groups, out);
+    case MO_AGG_MEAN: {
+        double *outs[3] = {NULL, NULL, NULL};
+        outs[agg] = out;
+        agg_sums(&s, group_start, n_groups, outs);
         break;
+    }
     case MO_AGG_MIN:
     case MO_AGG_MAX:
         dq = mo_mallocarray(max_group ? (size_t)max_group : 1, sizeof *dq);
@@ -495,4 +513,19 @@ int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const 
         break;
     }
     return ret;
+}
+
+int mo_window_sums(int64_t window_us, const int64_t *ts, const double *x, size_t stride, int64_t n,
+                   const int64_t *group_start, int64_t n_groups, double *count, double *sum,
+                   double *mean, mo_error_t *err)
+{
+    int64_t max_group = 0;
+    int ret = check_args("mo_window_sums", window_us, ts, x, stride, n, group_start, n_groups,
+                         count || sum || mean, &max_group, err);
+    if (ret)
+        return ret;
+    src_t s = {ts, NULL, x, stride, (uint64_t)window_us};
+    double *const outs[3] = {[MO_AGG_COUNT] = count, [MO_AGG_SUM] = sum, [MO_AGG_MEAN] = mean};
+    agg_sums(&s, group_start, n_groups, outs);
+    return 0;
 }

@@ -1,4 +1,5 @@
-/* windows.h - windowed aggregations over one rank's events, in one pass per feature
+/* windows.h - windowed aggregations over one rank's events, one pass per feature (count, sum
+ * and mean of one column and window: one pass for the three)
  *
  * Input: events sorted by (entity, ts, created) (io/events.h mo_events_sort), so each entity's
  * events are one run of rows. Output: one value per event row, for one feature. The semantics
@@ -49,5 +50,14 @@ extern const char *const mo_agg_names[];
 int mo_window_compute(mo_agg_t agg, int64_t window_us, const int64_t *ts, const int64_t *created,
                       const double *x, size_t stride, int64_t n, const int64_t *group_start,
                       int64_t n_groups, double *out, mo_error_t *err);
+
+/* count, sum and mean of one column over one window from one pass over the same sums: each
+ * of count, sum, mean gets, when not NULL, exactly what mo_window_compute would write for it
+ * (a feature view with all three per column and window makes one pass instead of three).
+ * Same arguments and errors otherwise (created is not needed: ties do not matter here); at
+ * least one output when n > 0. */
+int mo_window_sums(int64_t window_us, const int64_t *ts, const double *x, size_t stride, int64_t n,
+                   const int64_t *group_start, int64_t n_groups, double *count, double *sum,
+                   double *mean, mo_error_t *err);
 
 #endif

@@ -26,6 +26,7 @@
 #include "jobs/materialize/store.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,7 @@ typedef struct {
     mo_fs_t *old;      /* incremental: the store as it was */
     view_rows_t *rows; /* per view */
     int64_t new_rows;  /* on this rank */
-    double *scratch;   /* view_values: one feature over the events of a block's entities */
+    double *scratch;   /* view_values: up to 3 features over the events of a block's entities */
     int64_t *gstart;   /* and their group starts, from 0 */
     int64_t scratch_n, gstart_n;
 } mat_run_t;
@@ -245,6 +246,12 @@ typedef struct {
  * event depend only on its entity's events, so the entities of the block's events are
  * computed whole (an entity that straddles two blocks is computed twice: at most two
  * entities a block); old rows (incremental) keep their stored values. */
+/* count, sum and mean: computed together when they share a column and a window. */
+static int is_sums(mo_agg_t agg)
+{
+    return agg == MO_AGG_COUNT || agg == MO_AGG_SUM || agg == MO_AGG_MEAN;
+}
+
 static int view_values(void *ctx, int64_t first, int64_t count, double *const *out, mo_error_t *err)
 {
     mat_run_t *m = ((view_ctx_t *)ctx)->m;
@@ -266,30 +273,61 @@ static int view_values(void *ctx, int64_t first, int64_t count, double *const *o
         g1 = group_of(m, e_hi) + 1;
         base = m->groups[g0];
         span = m->groups[g1] - base;
-        if (grow((void **)&m->scratch, &m->scratch_n, span, sizeof *m->scratch) ||
+        if (grow((void **)&m->scratch, &m->scratch_n, 3 * span, sizeof *m->scratch) ||
             grow((void **)&m->gstart, &m->gstart_n, g1 - g0 + 1, sizeof *m->gstart))
             return mo_errorf(err, MO_ENOMEM, "out of memory for %lld events' features",
                              (long long)span);
         for (int64_t g = g0; g <= g1; g++)
             m->gstart[g - g0] = m->groups[g] - base;
     }
-    for (size_t f = 0; f < view->n_features; f++) {
+    /* One pass per feature, but one for the count, sum and mean of one column and window. */
+    size_t nf = view->n_features;
+    unsigned char *done = mo_calloc(nf ? nf : 1, 1);
+    int rc = done ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
+    for (size_t f = 0; !rc && f < nf; f++) {
+        if (done[f])
+            continue;
         const mat_feature_t *feat = &view->features[f];
-        if (span) {
-            int rc =
-                mo_window_compute(feat->agg, feat->window_us, ev->ts + base, ev->created + base,
-                                  ev->vals + (size_t)base * ev->n_values + feat->col, ev->n_values,
-                                  span, m->gstart, g1 - g0, m->scratch, err);
-            if (rc)
-                return rc;
+        size_t pass[3] = {f, SIZE_MAX, SIZE_MAX}; /* the features this pass computes */
+        if (is_sums(feat->agg)) {
+            size_t who[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+            who[feat->agg] = f;
+            for (size_t g = f + 1; g < nf; g++) {
+                const mat_feature_t *o = &view->features[g];
+                if (!done[g] && is_sums(o->agg) && who[o->agg] == SIZE_MAX && o->col == feat->col &&
+                    o->window_us == feat->window_us)
+                    who[o->agg] = g;
+            }
+            memcpy(pass, who, sizeof pass);
         }
-        for (int64_t r = first; r < first + count; r++) {
-            int64_t e = v->src ? v->src[r] : r;
-            out[f][r - first] = e >= 0 ? m->scratch[e - base]
-                                       : v->old.values[(size_t)(-e - 1) * v->old.n_features + f];
+        if (span && !is_sums(feat->agg))
+            rc = mo_window_compute(feat->agg, feat->window_us, ev->ts + base, ev->created + base,
+                                   ev->vals + (size_t)base * ev->n_values + feat->col, ev->n_values,
+                                   span, m->gstart, g1 - g0, m->scratch, err);
+        else if (span) {
+            double *o[3];
+            for (int a = 0; a < 3; a++)
+                o[a] = pass[a] == SIZE_MAX ? NULL : m->scratch + (size_t)a * (size_t)span;
+            rc = mo_window_sums(feat->window_us, ev->ts + base,
+                                ev->vals + (size_t)base * ev->n_values + feat->col, ev->n_values,
+                                span, m->gstart, g1 - g0, o[0], o[1], o[2], err);
+        }
+        for (int a = 0; !rc && a < 3; a++) {
+            size_t k = pass[a];
+            if (k == SIZE_MAX)
+                continue;
+            const double *got = span ? m->scratch + (size_t)a * (size_t)span : NULL;
+            for (int64_t r = first; r < first + count; r++) {
+                int64_t e = v->src ? v->src[r] : r;
+                out[k][r - first] = e >= 0
+                                        ? got[e - base]
+                                        : v->old.values[(size_t)(-e - 1) * v->old.n_features + k];
+            }
+            done[k] = 1;
         }
     }
-    return 0;
+    free(done);
+    return rc;
 }
 
 /* Incremental: the store's view must have the same features; read this rank's old rows. */

@@ -394,6 +394,60 @@ static void test_windows__bad_arguments(void)
     CU_ASSERT_EQUAL(out[1], 3.0);
 }
 
+/* mo_window_sums writes, for every subset of count, sum and mean, the bits mo_window_compute
+ * writes for each alone (random groups with ties, NaN and signed zeros; then infinities). */
+static void test_windows__sums_together_equal_each_alone(void)
+{
+    rng_state = 3;
+    table_t t = random_table(300, 60);
+    size_t n = (size_t)(t.n ? t.n : 1);
+    double *alone = malloc(3 * n * sizeof *alone), *fused = malloc(3 * n * sizeof *fused);
+    mo_error_t err = {0};
+    for (size_t k = 0; k < N_WINDOWS; k++) {
+        for (int a = 0; a < 3; a++)
+            CU_ASSERT_EQUAL(mo_window_compute((mo_agg_t)(MO_AGG_COUNT + a), windows[k], t.ts,
+                                              t.created, t.x + t.col, t.stride, t.n, t.gs,
+                                              t.n_groups, alone + (size_t)a * n, &err),
+                            0);
+        for (int mask = 1; mask < 8; mask++) {
+            for (size_t i = 0; i < 3 * n; i++)
+                fused[i] = 12345.0;
+            double *o[3];
+            for (int a = 0; a < 3; a++)
+                o[a] = mask & (1 << a) ? fused + (size_t)a * n : NULL;
+            CU_ASSERT_EQUAL(mo_window_sums(windows[k], t.ts, t.x + t.col, t.stride, t.n, t.gs,
+                                           t.n_groups, o[0], o[1], o[2], &err),
+                            0);
+            for (int a = 0; a < 3; a++) {
+                const double *want = alone + (size_t)a * n, *got = fused + (size_t)a * n;
+                int64_t bad = 0;
+                for (int64_t i = 0; i < t.n; i++)
+                    bad += o[a] ? memcmp(&got[i], &want[i], sizeof *got) != 0 : got[i] != 12345.0;
+                CU_ASSERT_EQUAL(bad, 0);
+            }
+        }
+    }
+    table_free(&t);
+    const int64_t ts[] = {1, 2, 3, 4, 5, 6}, gs[] = {0, 6};
+    const double x[] = {INFINITY, -INFINITY, 1, -0.0, 0.0, 2};
+    double c[6], sum[6], mean[6];
+    CU_ASSERT_EQUAL(mo_window_sums(2, ts, x, 1, 6, gs, 1, c, sum, mean, &err), 0);
+    CU_ASSERT_EQUAL(c[1], 2.0);
+    CU_ASSERT(isnan(sum[1]) && isnan(mean[1])); /* inf + -inf */
+    CU_ASSERT_EQUAL(sum[2], -INFINITY);
+    CU_ASSERT_EQUAL(mean[3], 0.5); /* 1 and -0 */
+    /* its bad arguments are mo_window_compute's, named as its own */
+    const int64_t back[] = {1, 3, 2}, gs3[] = {0, 3};
+    CU_ASSERT_EQUAL(mo_window_sums(0, back, x, 1, 3, gs3, 1, c, NULL, NULL, &err), MO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mo_window_sums: rows 1 and 2 of group 0"));
+    CU_ASSERT_EQUAL(mo_window_sums(-1, ts, x, 1, 6, gs, 1, c, NULL, NULL, &err), MO_EINVAL);
+    CU_ASSERT_EQUAL(mo_window_sums(0, ts, x, 1, 6, gs, 1, NULL, NULL, NULL, &err), MO_EINVAL);
+    const int64_t none[] = {0};
+    CU_ASSERT_EQUAL(mo_window_sums(0, NULL, NULL, 1, 0, none, 0, NULL, NULL, NULL, &err), 0);
+    free(alone);
+    free(fused);
+}
+
 static void test_windows__names_in_enum_order(void)
 {
     CU_ASSERT_STRING_EQUAL(mo_agg_names[MO_AGG_COUNT], "count");
@@ -410,6 +464,7 @@ static CU_TestInfo tests[] = {
     MO_TEST(test_windows__window_edges_and_ties),
     MO_TEST(test_windows__infinities_and_signed_zeros),
     MO_TEST(test_windows__bad_arguments),
+    MO_TEST(test_windows__sums_together_equal_each_alone),
     MO_TEST(test_windows__names_in_enum_order),
     CU_TEST_INFO_NULL,
 };
