@@ -317,13 +317,17 @@ static int view_values(void *ctx, int64_t first, int64_t count, double *const *o
             if (k == SIZE_MAX)
                 continue;
             const double *got = span ? m->scratch + (size_t)a * (size_t)span : NULL;
+            done[k] = 1;
+            if (!v->src && count > 0) { /* every row an event: one stretch of the scratch */
+                memcpy(out[k], got + (first - base), (size_t)count * sizeof *got);
+                continue;
+            }
             for (int64_t r = first; r < first + count; r++) {
                 int64_t e = v->src ? v->src[r] : r;
                 out[k][r - first] = e >= 0
                                         ? got[e - base]
                                         : v->old.values[(size_t)(-e - 1) * v->old.n_features + k];
             }
-            done[k] = 1;
         }
     }
     free(done);
