@@ -166,7 +166,7 @@ int mo_comm_init(mo_comm_t **out, int *argc, char ***argv, mo_error_t *err)
         if (pml && rc == MPI_SUCCESS)
             mo_log_debug("mpi",
                          "every rank on this node: started with OMPI_MCA_pml=%s (no Omni-Path "
-                         "probe; set OMPI_MCA_pml or OMPI_MCA_mtl to choose)",
+                         "probe; set OMPI_MCA_pml or OMPI_MCA_mtl in the environment to choose)",
                          pml);
         if (rc != MPI_SUCCESS) {
             ret = mo_comm_mpi_error(err, rc, "MPI_Init_thread");

@@ -3,7 +3,6 @@
 
 #include <mpi.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char *mo_comm_library_version(char *buf, size_t size)

@@ -15,7 +15,9 @@ void mo_comm_standard_version(int *major, int *minor);
  * start probing for hardware (on machines without it too), and on one node ob1 (or UCX)
  * carries everything over shared memory anyway. One node: mpirun says so
  * (OMPI_COMM_WORLD_LOCAL_SIZE = OMPI_COMM_WORLD_SIZE), or srun (SLURM_STEP_NUM_NODES=1), or
- * there is no launcher at all (a singleton). `get` reads a variable (getenv). */
+ * there is no launcher at all (a singleton). Only the environment counts as a choice: being
+ * an environment variable, ^cm overrides a pml or mtl set in an MCA parameter file (set it in
+ * the environment to keep it). `get` reads a variable (getenv). */
 const char *mo_comm_single_node_pml(const char *(*get)(const char *name));
 
 #endif

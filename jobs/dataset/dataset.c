@@ -108,6 +108,7 @@ typedef struct {
     size_t n_needs;
     mo_events_t local; /* this rank's block of entity rows, in input order (labels here) */
     int64_t first;     /* global index of local row 0 */
+    int64_t total;     /* entity rows in the input, on every rank */
     mo_events_t q;     /* rows shuffled to their entity's owner: vals[0] = global index */
     /* The answers, already where the exchange back sends them from: one record per query,
      * its global index (int64) then its features (float32), grouped by the rank that read
@@ -121,6 +122,7 @@ static int read_block(ds_run_t *d, mo_error_t *err)
     int rank = mo_comm_rank(d->comm), size = mo_comm_size(d->comm);
     int64_t rows = 0;
     int rc = mo_events_count(&rows, &d->s->entities, err);
+    d->total = rows;
     d->first = rows * rank / size;
     int64_t count = rows * (rank + 1) / size - d->first;
     if (!rc)
@@ -142,8 +144,8 @@ static int answer_slots(ds_run_t *d, int64_t *slot, mo_error_t *err)
 {
     int size = mo_comm_size(d->comm);
     size_t width = d->s->n_features;
-    int64_t total = 0, before = 0;
-    int rc = mo_comm_exscan_i64(d->comm, d->local.n, &before, &total, err);
+    int64_t total = d->total; /* no collective here: a rank may come after a failure */
+    int rc = 0;
     int64_t *firsts = mo_calloc((size_t)size + 1, sizeof *firsts);
     size_t *off = mo_calloc((size_t)size + 1, sizeof *off);
     d->rec = sizeof(int64_t) + width * sizeof(float);

@@ -242,15 +242,16 @@ typedef struct {
     size_t vi;
 } view_ctx_t;
 
-/* mo_fs_values_fn: the features of rows [first, first + count) of a view. The windows of an
- * event depend only on its entity's events, so the entities of the block's events are
- * computed whole (an entity that straddles two blocks is computed twice: at most two
- * entities a block); old rows (incremental) keep their stored values. */
 /* count, sum and mean: computed together when they share a column and a window. */
 static int is_sums(mo_agg_t agg)
 {
     return agg == MO_AGG_COUNT || agg == MO_AGG_SUM || agg == MO_AGG_MEAN;
 }
+
+/* mo_fs_values_fn: the features of rows [first, first + count) of a view. The windows of an
+ * event depend only on its entity's events, so the entities of the block's events are
+ * computed whole (an entity that straddles two blocks is computed twice: at most two
+ * entities a block); old rows (incremental) keep their stored values. */
 
 static int view_values(void *ctx, int64_t first, int64_t count, double *const *out, mo_error_t *err)
 {
