@@ -89,3 +89,10 @@ void mo_fault_point(const char *point)
     if (mo_fault_due(point))
         mo_fault_kill(point);
 }
+
+int mo_fault_fail(const char *point, mo_error_t *err)
+{
+    if (!mo_fault_due(point))
+        return 0;
+    return mo_errorf(err, MO_ERUNTIME, "MAESTRO_FAULT: failing at %s #%ld", point, passed);
+}

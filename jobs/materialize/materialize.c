@@ -18,6 +18,7 @@
 
 #include "comm/shuffle.h"
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "io/atomic.h"
@@ -261,6 +262,9 @@ static int view_values(void *ctx, int64_t first, int64_t count, double *const *o
     const view_rows_t *v = &m->rows[vi];
     const mo_events_t *ev = &m->ev;
     int64_t e_lo = INT64_MAX, e_hi = -1;
+    int rc = mo_fault_fail("store_fill", err);
+    if (rc)
+        return rc;
     for (int64_t r = first; r < first + count; r++) {
         int64_t e = v->src ? v->src[r] : r;
         if (e >= 0) {
@@ -284,7 +288,8 @@ static int view_values(void *ctx, int64_t first, int64_t count, double *const *o
     /* One pass per feature, but one for the count, sum and mean of one column and window. */
     size_t nf = view->n_features;
     unsigned char *done = mo_calloc(nf ? nf : 1, 1);
-    int rc = done ? 0 : mo_errorf(err, MO_ENOMEM, "out of memory");
+    if (!done)
+        rc = mo_errorf(err, MO_ENOMEM, "out of memory");
     for (size_t f = 0; !rc && f < nf; f++) {
         if (done[f])
             continue;

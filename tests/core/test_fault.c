@@ -1,5 +1,6 @@
-/* test_fault.c - core/fault.c: MAESTRO_FAULT_DELAY slows one point, and only that one (the kill
- * of MAESTRO_FAULT is tested from the outside, tests/jobs/test_faults.sh) */
+/* test_fault.c - core/fault.c: MAESTRO_FAULT_DELAY slows one point, and only that one;
+ * MAESTRO_FAULT fails a fail point at its n-th pass only (the kill of MAESTRO_FAULT, and the
+ * fail points in their jobs, are tested from the outside, tests/jobs/test_faults.sh) */
 #include "core/fault.h"
 #include "core/time.h"
 #include "tests/unit.h"
@@ -20,14 +21,26 @@ static void test_fault__delay_sleeps_at_its_point_only(void)
     CU_ASSERT(mo_time_mono() - t0 < 0.020);
 }
 
+static void test_fault__fail_point_fails_its_nth_pass_only(void)
+{
+    mo_error_t err = {0};
+    CU_ASSERT_EQUAL(mo_fault_fail("dataset_lookup", &err), 0);
+    CU_ASSERT_EQUAL(mo_fault_fail("store_fill", &err), 0); /* another point: not counted */
+    CU_ASSERT_EQUAL(mo_fault_fail("dataset_lookup", &err), MO_ERUNTIME);
+    CU_ASSERT_STRING_EQUAL(err.msg, "MAESTRO_FAULT: failing at dataset_lookup #2");
+    CU_ASSERT_EQUAL(mo_fault_fail("dataset_lookup", &err), 0);
+    CU_ASSERT_EQUAL(mo_fault_fail("dataset_lookup", NULL), 0);
+}
+
 static CU_TestInfo tests[] = {
     MO_TEST(test_fault__delay_sleeps_at_its_point_only),
+    MO_TEST(test_fault__fail_point_fails_its_nth_pass_only),
     CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
     setenv("MAESTRO_FAULT_DELAY", "allreduce:20", 1);
-    unsetenv("MAESTRO_FAULT");
+    setenv("MAESTRO_FAULT", "dataset_lookup:2", 1); /* no rank: every rank */
     return mo_test_main("core/fault", tests);
 }

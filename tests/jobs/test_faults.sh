@@ -16,6 +16,10 @@
 #     mid-write): exit 4 naming the path, no hang, no temp left (jobs/materialize/store.c);
 #   rank 1 killed while writing a feature table (io/feature_store.c store_block): no store
 #     under its name, a rerun writes the same table as an undisturbed run;
+#   rank 1 failing (core/fault.c mo_fault_fail) while computing a block of a feature table
+#     (jobs/materialize/materialize.c store_fill) or at its point-in-time lookups
+#     (jobs/dataset/dataset.c dataset_lookup): every rank ends promptly with the failing rank's
+#     one line, nothing under the output's name;
 #   a TPE sweep killed inside a sweep.h5 rewrite (io/sweep_journal_file.c, io/atomic.c
 #     mo_io_write_atomic_at) and in the middle of a sweep.h5.log record (io/sweep_journal_log.c,
 #     core/fault.c mo_fault_due): --resume ends with the trials of an uninterrupted sweep;
@@ -277,6 +281,37 @@ maestro features export storek.h5 --view v -o got.csv
 maestro features export store-ref.h5 --view v -o ref.csv
 run cmp got.csv ref.csv
 expect_exit 0
+
+case_ "rank 1 fails computing a block of the feature table: every rank ends, one line, no store"
+MAESTRO_FAULT=store_fill:3:1 timeout -k 5 60 mpirun -np 2 --oversubscribe "$MAESTRO" run matk.yml \
+  --output runs/matf --set offline.path=storef.h5 >matf.out 2>matf.err
+RC=$?
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "the job ended, exit $RC" || fail "exit $RC (124: hung)"
+grep -q "rank 1: MAESTRO_FAULT: failing at store_fill #3" matf.err && ok "says which rank and why" \
+  || fail "no message: $(tail -n 2 matf.err)"
+expect_no_file storef.h5
+ls storef.h5.tmp.* >/dev/null 2>&1 && fail "a temp store was left" || ok "no temp store left"
+
+case_ "rank 1 fails its point-in-time lookups: every rank ends, one line, no training set"
+"$MAESTRO" data events --events 20000 --entities 500 --days 3 --seed 1 --labels 300 \
+  --labels-out lab.csv -o evl.h5 >/dev/null
+cat > dsf.yml <<'YML'
+kind: dataset
+name: dsf
+entities: {path: lab.csv, entity: customer_id, timestamp: event_ts, label: label}
+features: [v:s1d, v:c1h]
+store: store-ref.h5
+output: dsf.h5
+YML
+mpi 2 run dsf.yml --output dsf-ref.h5
+expect_exit 0
+MAESTRO_FAULT=dataset_lookup:1:1 timeout -k 5 60 mpirun -np 2 --oversubscribe "$MAESTRO" run \
+  dsf.yml --output dsf.h5 >dsf.out 2>dsf.err
+RC=$?
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "the job ended, exit $RC" || fail "exit $RC (124: hung)"
+grep -q "rank 1: MAESTRO_FAULT: failing at dataset_lookup #1" dsf.err && ok "says which rank and why" \
+  || fail "no message: $(tail -n 2 dsf.err)"
+expect_no_file dsf.h5
 
 # ---- disk full --------------------------------------------------------------------------------
 mkdir -p full
