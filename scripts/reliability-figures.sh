@@ -35,7 +35,7 @@ grep -q '^<!-- figures:begin -->$' "$doc" && grep -q '^<!-- figures:end -->$' "$
 
 # suite  ctest name  script (relative to the repo)  what it attacks
 suites=(
-  "jobs/test_faults|tests/jobs/test_faults.sh|rank killed mid-allreduce and mid-checkpoint, whole job killed writing run.h5, a checkpoint, the sweep journal and a feature table, damaged checkpoints, disk full, repeated preemption, crashing/hanging/NaN trials"
+  "jobs/test_faults|tests/jobs/test_faults.sh|rank killed mid-allreduce and mid-checkpoint, whole job killed writing run.h5, a checkpoint, the sweep journal and a feature table, a rank failing mid-materialise and mid-join, damaged checkpoints, disk full, repeated preemption, crashing/hanging/NaN trials"
   "plugins/test_service_faults|tests/plugins/test_service_faults.sh|Pushgateway, MLflow and Loki refused, stopped, restarted, resetting and hanging during a run"
   "jobs/test_materialize_redis|tests/jobs/test_materialize_redis.sh|Redis down during the online write, back later or never"
   "plugins/test_tls|tests/plugins/test_tls.sh|https with an unknown CA, a private CA, verification off"
